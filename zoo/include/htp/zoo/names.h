@@ -1,0 +1,12 @@
+// Zoo model names, without pulling in LibTorch headers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace htp::zoo {
+
+// Names accepted by make_model, in --list-models order.
+const std::vector<std::string>& model_names();
+
+}  // namespace htp::zoo

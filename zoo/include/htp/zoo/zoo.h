@@ -1,0 +1,41 @@
+// The built-in model zoo: torch::nn re-implementations whose module and parameter names are
+// identical to the reference implementations (torchvision), so their state dicts load by name.
+#pragma once
+
+#include "htp/zoo/names.h"
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace htp::zoo {
+
+struct InputSpec {
+  std::string name;            // graph input name, e.g. "input" or "input_ids"
+  std::vector<int64_t> shape;  // example shape
+  torch::Dtype dtype = torch::kFloat32;
+};
+
+struct ZooModel {
+  std::shared_ptr<torch::nn::Module> module;  // root; named_modules() and state_dict come from it
+  // Calls the root forward; every submodule call happens inside its tracer scope.
+  std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)> forward;
+  std::vector<InputSpec> inputs;
+  std::vector<std::string> output_names;
+};
+
+struct ZooOptions {
+  // Overrides the image size (N,C,H,W) of single-image models; empty keeps the default.
+  std::vector<int64_t> input_shape;
+};
+
+// Builds a model in eval mode with deterministic random weights drawn from the current torch
+// seed (the caller sets it). Throws std::invalid_argument for an unknown name, listing the known ones.
+ZooModel make_model(const std::string& name, const ZooOptions& options = {});
+
+}  // namespace htp::zoo

@@ -1,0 +1,14 @@
+// Builders of the zoo's architecture families, one translation unit each; zoo.cpp registers them.
+#pragma once
+
+#include "htp/zoo/zoo.h"
+
+namespace htp::zoo {
+
+ZooModel build_resnet18();
+ZooModel build_resnet50();
+ZooModel build_mobilenet_v2();
+ZooModel build_mobilenet_v3_small();
+ZooModel build_efficientnet_b0();
+
+}  // namespace htp::zoo
