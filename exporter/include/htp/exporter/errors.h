@@ -1,0 +1,32 @@
+// Errors the exporter reports to users: each carries the context needed to act on it.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace htp::exporter {
+
+// Bad input or a model that cannot be exported; the message is one complete line.
+class ExportError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct UnsupportedOp {
+  std::string op;     // e.g. "aten::cumsum"
+  std::string scope;  // module path, "" for the root
+};
+
+// Every op of the model that has no converter, reported at once.
+class UnsupportedOpsError : public ExportError {
+ public:
+  explicit UnsupportedOpsError(std::vector<UnsupportedOp> ops);
+  const std::vector<UnsupportedOp>& ops() const { return ops_; }
+
+ private:
+  std::vector<UnsupportedOp> ops_;
+};
+
+}  // namespace htp::exporter

@@ -1,0 +1,239 @@
+#include "convert/context.h"
+
+#include "htp/exporter/errors.h"
+#include "htp/tagging/metadata.h"
+#include "htp/tagging/tagger.h"
+
+#include <ATen/ATen.h>
+
+namespace htp::exporter {
+
+int32_t onnx_dtype(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kFloat: return onnx::TensorProto::FLOAT;
+    case at::kDouble: return onnx::TensorProto::DOUBLE;
+    case at::kHalf: return onnx::TensorProto::FLOAT16;
+    case at::kBFloat16: return onnx::TensorProto::BFLOAT16;
+    case at::kLong: return onnx::TensorProto::INT64;
+    case at::kInt: return onnx::TensorProto::INT32;
+    case at::kShort: return onnx::TensorProto::INT16;
+    case at::kChar: return onnx::TensorProto::INT8;
+    case at::kByte: return onnx::TensorProto::UINT8;
+    case at::kBool: return onnx::TensorProto::BOOL;
+    default: throw ExportError(std::string("dtype ") + c10::toString(dtype) + " has no ONNX equivalent");
+  }
+}
+
+void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto) {
+  at::Tensor dense = value.detach().cpu().contiguous();
+  proto.set_data_type(onnx_dtype(dense.scalar_type()));
+  for (int64_t size : dense.sizes()) proto.add_dims(size);
+  proto.set_raw_data(dense.data_ptr(), dense.numel() * dense.element_size());
+}
+
+void ConversionContext::begin_node(const torch::jit::Node* node, std::string scope) {
+  node_ = node;
+  scope_ = std::move(scope);
+}
+
+void ConversionContext::fail(const std::string& message) const {
+  std::string op = node_ ? node_->kind().toQualString() : "graph";
+  throw ExportError("cannot convert " + op + " in module '" + (scope_.empty() ? "<root>" : scope_) + "': " + message);
+}
+
+void ConversionContext::bind_parameter(const torch::jit::Value* value, std::string name, at::Tensor tensor) {
+  parameters_[value] = PendingParameter{std::move(name), std::move(tensor)};
+}
+
+std::string ConversionContext::tensor(const torch::jit::Value* value) {
+  if (auto it = tensors_.find(value); it != tensors_.end()) return it->second;
+  if (auto it = parameters_.find(value); it != parameters_.end()) {
+    add_initializer(it->second.name, it->second.value);
+    return tensors_[value] = it->second.name;
+  }
+  auto known = constant(value);
+  if (!known) fail("value %" + value->debugName() + " has no ONNX tensor");
+  if (known->isTensor()) return tensors_[value] = constant(known->toTensor());
+  if (known->isInt()) return scalar(static_cast<double>(known->toInt()), at::kLong);
+  if (known->isDouble()) return scalar(known->toDouble(), at::kDouble);
+  if (known->isBool()) return scalar(known->toBool() ? 1.0 : 0.0, at::kBool);
+  if (known->isIntList()) return constant_ints(known->toIntVector());
+  fail("value %" + value->debugName() + " of type " + known->tagKind() + " cannot be a tensor");
+}
+
+std::string ConversionContext::tensor_as(const torch::jit::Value* value, at::ScalarType dtype) {
+  auto known = constant(value);
+  if (known && (known->isInt() || known->isDouble() || known->isBool())) {
+    return scalar(known->isDouble() ? known->toDouble() : static_cast<double>(known->toInt()), dtype);
+  }
+  std::string name = tensor(value);
+  return scalar_type(value) == dtype ? name : cast(name, dtype);
+}
+
+std::optional<c10::IValue> ConversionContext::constant(const torch::jit::Value* value) const {
+  if (auto it = constants_.find(value); it != constants_.end()) return it->second;
+  return std::nullopt;
+}
+
+bool ConversionContext::is_none(const torch::jit::Value* value) const {
+  auto known = constant(value);
+  return known && known->isNone();
+}
+
+int64_t ConversionContext::get_int(const torch::jit::Value* value) const {
+  auto known = constant(value);
+  if (!known || !known->isInt()) fail("expected a constant int for %" + value->debugName());
+  return known->toInt();
+}
+
+double ConversionContext::get_double(const torch::jit::Value* value) const {
+  auto known = constant(value);
+  if (!known || !(known->isDouble() || known->isInt())) fail("expected a constant number for %" + value->debugName());
+  return known->isDouble() ? known->toDouble() : static_cast<double>(known->toInt());
+}
+
+bool ConversionContext::get_bool(const torch::jit::Value* value) const {
+  auto known = constant(value);
+  if (!known || !(known->isBool() || known->isInt())) fail("expected a constant bool for %" + value->debugName());
+  return known->isBool() ? known->toBool() : known->toInt() != 0;
+}
+
+std::vector<int64_t> ConversionContext::get_ints(const torch::jit::Value* value) const {
+  auto known = constant(value);
+  if (known && known->isIntList()) return known->toIntVector();
+  if (known && known->isInt()) return {known->toInt()};
+  fail("expected a constant int list for %" + value->debugName());
+}
+
+std::vector<const torch::jit::Value*> ConversionContext::list_elements(const torch::jit::Value* value) const {
+  const torch::jit::Node* producer = value->node();
+  if (producer->kind() != c10::prim::ListConstruct) fail("expected a list built by prim::ListConstruct");
+  return {producer->inputs().begin(), producer->inputs().end()};
+}
+
+at::ScalarType ConversionContext::scalar_type(const torch::jit::Value* value) const {
+  if (auto known = constant(value)) {
+    if (known->isTensor()) return known->toTensor().scalar_type();
+    if (known->isInt()) return at::kLong;
+    if (known->isDouble()) return at::kDouble;
+    if (known->isBool()) return at::kBool;
+  }
+  if (auto type = value->type()->cast<c10::TensorType>()) {
+    if (auto dtype = type->scalarType()) return *dtype;
+  }
+  fail("dtype of %" + value->debugName() + " is unknown");
+}
+
+int64_t ConversionContext::rank(const torch::jit::Value* value) const {
+  if (auto type = value->type()->cast<c10::TensorType>()) {
+    if (auto dim = type->dim()) return static_cast<int64_t>(*dim);
+  }
+  fail("rank of %" + value->debugName() + " is unknown");
+}
+
+std::optional<std::vector<int64_t>> ConversionContext::sizes(const torch::jit::Value* value) const {
+  if (auto type = value->type()->cast<c10::TensorType>()) {
+    if (auto sizes = type->sizes().concrete_sizes()) return *sizes;
+  }
+  return std::nullopt;
+}
+
+std::string ConversionContext::fresh_name(const std::string& hint) {
+  return "onnx::" + hint + "_" + std::to_string(name_counts_[hint]++);
+}
+
+std::vector<std::string> ConversionContext::op(const std::string& type, const std::vector<std::string>& inputs,
+                                               size_t outputs, const std::vector<Attr>& attrs) {
+  onnx::NodeProto* node = graph_.add_node();
+  node->set_op_type(type);
+  for (const auto& input : inputs) node->add_input(input);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < outputs; ++i) {
+    names.push_back(fresh_name(type));
+    node->add_output(names.back());
+  }
+  for (const auto& attr : attrs) {
+    onnx::AttributeProto* proto = node->add_attribute();
+    proto->set_name(attr.name);
+    std::visit(
+        [proto](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, int64_t>) {
+            proto->set_type(onnx::AttributeProto::INT);
+            proto->set_i(v);
+          } else if constexpr (std::is_same_v<T, float>) {
+            proto->set_type(onnx::AttributeProto::FLOAT);
+            proto->set_f(v);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            proto->set_type(onnx::AttributeProto::STRING);
+            proto->set_s(v);
+          } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+            proto->set_type(onnx::AttributeProto::INTS);
+            for (int64_t x : v) proto->add_ints(x);
+          } else {
+            proto->set_type(onnx::AttributeProto::FLOATS);
+            for (float x : v) proto->add_floats(x);
+          }
+        },
+        attr.value);
+  }
+  tagging::set_node_metadata(*node, tagging::kScopeKey, scope_);
+  return names;
+}
+
+std::string ConversionContext::op(const std::string& type, const std::vector<std::string>& inputs,
+                                  const std::vector<Attr>& attrs) {
+  return op(type, inputs, 1, attrs).front();
+}
+
+std::string ConversionContext::constant(const at::Tensor& value) {
+  std::string name = op("Constant", {});
+  onnx::NodeProto& node = *graph_.mutable_node(graph_.node_size() - 1);
+  onnx::AttributeProto* attr = node.add_attribute();
+  attr->set_name("value");
+  attr->set_type(onnx::AttributeProto::TENSOR);
+  to_tensor_proto(value, *attr->mutable_t());
+  return name;
+}
+
+std::string ConversionContext::constant_ints(const std::vector<int64_t>& values) {
+  return constant(at::tensor(values, at::kLong));
+}
+
+std::string ConversionContext::scalar(double value, at::ScalarType dtype) {
+  return constant(at::scalar_tensor(value, at::TensorOptions().dtype(dtype)));
+}
+
+std::string ConversionContext::cast(const std::string& input, at::ScalarType dtype) {
+  return op("Cast", {input}, {{"to", static_cast<int64_t>(onnx_dtype(dtype))}});
+}
+
+void ConversionContext::add_initializer(const std::string& name, const at::Tensor& value) {
+  onnx::TensorProto* proto = graph_.add_initializer();
+  proto->set_name(name);
+  to_tensor_proto(value, *proto);
+}
+
+void ConversionContext::rename_output(const std::string& from, const std::string& to) {
+  bool produced = false;
+  for (auto& node : *graph_.mutable_node()) {
+    for (auto& output : *node.mutable_output()) {
+      if (output == from) {
+        output = to;
+        produced = true;
+      }
+    }
+  }
+  if (!produced) {  // a graph input or initializer returned as is
+    std::string copy = op("Identity", {from});
+    rename_output(copy, to);
+    return;
+  }
+  for (auto& node : *graph_.mutable_node()) {
+    for (auto& input : *node.mutable_input()) {
+      if (input == from) input = to;
+    }
+  }
+}
+
+}  // namespace htp::exporter

@@ -1,0 +1,89 @@
+// State shared by the aten→ONNX converters while one TorchScript graph is converted.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace htp::exporter {
+
+struct Attr {
+  std::string name;
+  std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>> value;
+};
+
+class ConversionContext {
+ public:
+  explicit ConversionContext(onnx::GraphProto& graph) : graph_(graph) {}
+
+  // The aten node being converted: its scope goes on every node emitted until the next call,
+  // and errors name it.
+  void begin_node(const torch::jit::Node* node, std::string scope);
+  const std::string& scope() const { return scope_; }
+  [[noreturn]] void fail(const std::string& message) const;
+
+  // ---- values
+  void bind(const torch::jit::Value* value, std::string onnx_name) { tensors_[value] = std::move(onnx_name); }
+  void bind_constant(const torch::jit::Value* value, c10::IValue constant) { constants_[value] = std::move(constant); }
+  // A parameter is written as an initializer the first time a converter uses it.
+  void bind_parameter(const torch::jit::Value* value, std::string name, at::Tensor tensor);
+  // The ONNX tensor holding `value`; constants (tensors and scalars) become Constant nodes.
+  std::string tensor(const torch::jit::Value* value);
+  // `value` as an ONNX tensor of `dtype` (a Cast is added when the traced dtype differs).
+  std::string tensor_as(const torch::jit::Value* value, at::ScalarType dtype);
+  std::optional<c10::IValue> constant(const torch::jit::Value* value) const;
+  bool is_none(const torch::jit::Value* value) const;
+  int64_t get_int(const torch::jit::Value* value) const;
+  double get_double(const torch::jit::Value* value) const;
+  bool get_bool(const torch::jit::Value* value) const;
+  std::vector<int64_t> get_ints(const torch::jit::Value* value) const;
+  // The elements of a list built by prim::ListConstruct (tensor lists for cat, stack, ...).
+  std::vector<const torch::jit::Value*> list_elements(const torch::jit::Value* value) const;
+
+  // ---- types recorded by the trace
+  at::ScalarType scalar_type(const torch::jit::Value* value) const;
+  int64_t rank(const torch::jit::Value* value) const;
+  // Static sizes, when every dimension is known.
+  std::optional<std::vector<int64_t>> sizes(const torch::jit::Value* value) const;
+
+  // ---- emission (every node gets htp.scope = scope())
+  std::vector<std::string> op(const std::string& type, const std::vector<std::string>& inputs, size_t outputs,
+                              const std::vector<Attr>& attrs = {});
+  std::string op(const std::string& type, const std::vector<std::string>& inputs, const std::vector<Attr>& attrs = {});
+  std::string constant(const at::Tensor& value);
+  std::string constant_ints(const std::vector<int64_t>& values);
+  std::string scalar(double value, at::ScalarType dtype);
+  std::string cast(const std::string& input, at::ScalarType dtype);
+  void add_initializer(const std::string& name, const at::Tensor& value);
+
+  // A graph output name: renames the producing node's output when possible.
+  void rename_output(const std::string& from, const std::string& to);
+
+ private:
+  std::string fresh_name(const std::string& hint);
+
+  onnx::GraphProto& graph_;
+  const torch::jit::Node* node_ = nullptr;
+  std::string scope_;
+  std::unordered_map<const torch::jit::Value*, std::string> tensors_;
+  std::unordered_map<const torch::jit::Value*, c10::IValue> constants_;
+  struct PendingParameter {
+    std::string name;
+    at::Tensor value;
+  };
+  std::unordered_map<const torch::jit::Value*, PendingParameter> parameters_;
+  std::unordered_map<std::string, size_t> name_counts_;
+};
+
+// ONNX TensorProto element type for an ATen dtype; throws for dtypes ONNX cannot hold.
+int32_t onnx_dtype(at::ScalarType dtype);
+// Copies a tensor (any strides) into a TensorProto's raw_data.
+void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto);
+
+}  // namespace htp::exporter

@@ -1,0 +1,127 @@
+#include "convert/convert.h"
+
+#include "convert/registry.h"
+#include "htp/exporter/errors.h"
+
+#include <set>
+
+namespace htp::exporter {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+// Nodes whose results are resolved statically or by their consumers, never emitted.
+bool is_structural(const Node* node) {
+  auto kind = node->kind();
+  return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;
+}
+
+void check_supported(const TracedGraph& traced) {
+  std::vector<UnsupportedOp> missing;
+  std::set<std::pair<std::string, std::string>> seen;
+  const auto& registry = ConverterRegistry::instance();
+  for (const Node* node : traced.graph->nodes()) {
+    if (is_structural(node) || registry.find(node->kind().toQualString())) continue;
+    UnsupportedOp op{node->kind().toQualString(), traced.scope_of(node)};
+    if (seen.emplace(op.op, op.scope).second) missing.push_back(std::move(op));
+  }
+  if (!missing.empty()) throw UnsupportedOpsError(std::move(missing));
+}
+
+// Constants and constant lists are known before conversion; converters read them statically.
+void bind_static_value(ConversionContext& ctx, const Node* node) {
+  if (node->kind() == c10::prim::Constant) {
+    ctx.bind_constant(node->output(), torch::jit::toIValue(node->output()).value());
+    return;
+  }
+  if (node->kind() != c10::prim::ListConstruct) return;
+  c10::impl::GenericList items(node->output()->type()->containedType(0));
+  for (const Value* input : node->inputs()) {
+    auto known = ctx.constant(input);
+    if (!known || known->isTensor()) return;
+    items.push_back(*known);
+  }
+  ctx.bind_constant(node->output(), items);
+}
+
+void add_value_info(onnx::ValueInfoProto& info, const std::string& name, at::ScalarType dtype,
+                    const std::optional<std::vector<int64_t>>& sizes) {
+  info.set_name(name);
+  auto* tensor_type = info.mutable_type()->mutable_tensor_type();
+  tensor_type->set_elem_type(onnx_dtype(dtype));
+  if (!sizes) return;
+  auto* shape = tensor_type->mutable_shape();
+  for (int64_t size : *sizes) shape->add_dim()->set_dim_value(size);
+}
+
+// Graph outputs in forward order, with tuples and lists flattened.
+void collect_outputs(const Value* value, std::vector<const Value*>& outputs) {
+  auto kind = value->node()->kind();
+  if (kind == c10::prim::TupleConstruct || kind == c10::prim::ListConstruct) {
+    for (const Value* input : value->node()->inputs()) collect_outputs(input, outputs);
+    return;
+  }
+  outputs.push_back(value);
+}
+
+void convert_outputs(ConversionContext& ctx, const TracedGraph& traced, onnx::GraphProto& graph) {
+  std::vector<const Value*> outputs;
+  for (const Value* output : traced.graph->outputs()) collect_outputs(output, outputs);
+  if (outputs.size() != traced.output_names.size()) {
+    throw ExportError("the model returns " + std::to_string(outputs.size()) + " outputs but " +
+                      std::to_string(traced.output_names.size()) + " output names were given");
+  }
+  std::set<std::string> used;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    ctx.begin_node(outputs[i]->node(), "");
+    std::string name = ctx.tensor(outputs[i]);
+    if (!used.insert(name).second || name == traced.output_names[i]) name = ctx.op("Identity", {name});
+    ctx.rename_output(name, traced.output_names[i]);
+    used.insert(traced.output_names[i]);
+    add_value_info(*graph.add_output(), traced.output_names[i], ctx.scalar_type(outputs[i]), ctx.sizes(outputs[i]));
+  }
+}
+
+}  // namespace
+
+onnx::ModelProto convert_to_onnx(const TracedGraph& traced) {
+  check_supported(traced);
+  onnx::ModelProto model;
+  model.set_producer_name("htp-export");
+  model.set_producer_version(HTP_VERSION);
+  auto* opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOpsetVersion);
+  onnx::GraphProto& graph = *model.mutable_graph();
+  graph.set_name(traced.modules.root().class_name);
+
+  ConversionContext ctx(graph);
+  auto graph_inputs = traced.graph->inputs();
+  for (size_t i = 0; i < graph_inputs.size(); ++i) {
+    const Value* value = graph_inputs[i];
+    if (i < traced.inputs.size()) {
+      const at::Tensor& example = traced.inputs[i].example;
+      add_value_info(*graph.add_input(), traced.inputs[i].name, example.scalar_type(), example.sizes().vec());
+      ctx.bind(value, traced.inputs[i].name);
+    } else if (auto it = traced.parameters.find(value); it != traced.parameters.end()) {
+      ctx.bind_parameter(value, it->second.name, it->second.value);
+    } else {
+      throw ExportError("graph input %" + value->debugName() + " is neither a model input nor a parameter");
+    }
+  }
+
+  const auto& registry = ConverterRegistry::instance();
+  for (const Node* node : traced.graph->nodes()) {
+    if (is_structural(node)) {
+      bind_static_value(ctx, node);
+      continue;
+    }
+    ctx.begin_node(node, traced.scope_of(node));
+    (*registry.find(node->kind().toQualString()))(ctx, node);
+  }
+  convert_outputs(ctx, traced, graph);
+  return model;
+}
+
+}  // namespace htp::exporter

@@ -1,0 +1,127 @@
+// Activations: one ONNX op each where opset 17 has it, short decompositions where it does not.
+#include "convert/registry.h"
+
+#include <cmath>
+
+namespace htp::exporter {
+namespace {
+
+using torch::jit::Node;
+
+// The input in the output's dtype, so integer inputs of float-valued ops are promoted like torch.
+std::string input_as_output(ConversionContext& ctx, const Node* n) {
+  return ctx.tensor_as(n->input(0), ctx.scalar_type(n->output()));
+}
+
+Converter unary(const std::string& onnx_op, std::vector<Attr> attrs = {}) {
+  return [onnx_op, attrs](ConversionContext& ctx, const Node* n) {
+    ctx.bind(n->output(), ctx.op(onnx_op, {input_as_output(ctx, n)}, attrs));
+  };
+}
+
+// Clip with optional bounds given as constants or tensors in the input's dtype.
+std::string clip(ConversionContext& ctx, const Node* n, const torch::jit::Value* low, const torch::jit::Value* high) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  auto bound = [&](const torch::jit::Value* v) { return !v || ctx.is_none(v) ? std::string() : ctx.tensor_as(v, dtype); };
+  std::string lo = bound(low), hi = bound(high);
+  std::vector<std::string> inputs{input_as_output(ctx, n), lo};
+  if (!hi.empty()) inputs.push_back(hi);
+  while (inputs.back().empty()) inputs.pop_back();
+  return ctx.op("Clip", inputs);
+}
+
+void clamp(ConversionContext& ctx, const Node* n) {
+  ctx.bind(n->output(), clip(ctx, n, n->input(1), n->input(2)));
+}
+
+void relu6(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  ctx.bind(n->output(), ctx.op("Clip", {input_as_output(ctx, n), ctx.scalar(0, dtype), ctx.scalar(6, dtype)}));
+}
+
+void silu(ConversionContext& ctx, const Node* n) {
+  std::string x = input_as_output(ctx, n);
+  ctx.bind(n->output(), ctx.op("Mul", {x, ctx.op("Sigmoid", {x})}));
+}
+
+void mish(ConversionContext& ctx, const Node* n) {
+  std::string x = input_as_output(ctx, n);
+  ctx.bind(n->output(), ctx.op("Mul", {x, ctx.op("Tanh", {ctx.op("Softplus", {x})})}));
+}
+
+// gelu(x) = x·Φ(x): "none" uses erf, "tanh" the tanh approximation; opset 17 has no Gelu.
+void gelu(ConversionContext& ctx, const Node* n) {
+  std::string approximate = n->inputs().size() > 1 ? ctx.constant(n->input(1))->toStringRef() : "none";
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::string x = input_as_output(ctx, n);
+  std::string inner;
+  if (approximate == "tanh") {
+    std::string cube = ctx.op("Mul", {ctx.op("Mul", {x, x}), x});
+    std::string poly = ctx.op("Add", {x, ctx.op("Mul", {cube, ctx.scalar(0.044715, dtype)})});
+    inner = ctx.op("Tanh", {ctx.op("Mul", {poly, ctx.scalar(std::sqrt(2.0 / M_PI), dtype)})});
+  } else if (approximate == "none") {
+    inner = ctx.op("Erf", {ctx.op("Mul", {x, ctx.scalar(M_SQRT1_2, dtype)})});
+  } else {
+    ctx.fail("unknown gelu approximation '" + approximate + "'");
+  }
+  std::string half_x = ctx.op("Mul", {x, ctx.scalar(0.5, dtype)});
+  ctx.bind(n->output(), ctx.op("Mul", {half_x, ctx.op("Add", {inner, ctx.scalar(1, dtype)})}));
+}
+
+void leaky_relu(ConversionContext& ctx, const Node* n) {
+  float slope = n->inputs().size() > 1 ? static_cast<float>(ctx.get_double(n->input(1))) : 0.01f;
+  ctx.bind(n->output(), ctx.op("LeakyRelu", {input_as_output(ctx, n)}, {{"alpha", slope}}));
+}
+
+// elu(x, alpha, scale, input_scale); ONNX Elu covers scale = input_scale = 1.
+void elu(ConversionContext& ctx, const Node* n) {
+  if (ctx.get_double(n->input(2)) != 1.0 || ctx.get_double(n->input(3)) != 1.0) ctx.fail("elu with scale is not supported");
+  ctx.bind(n->output(), ctx.op("Elu", {input_as_output(ctx, n)}, {{"alpha", static_cast<float>(ctx.get_double(n->input(1)))}}));
+}
+
+// softplus(x, beta, threshold) = log(1 + exp(beta·x)) / beta; torch's linear region above the
+// threshold differs from the exact value by less than float precision.
+void softplus(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  double beta = ctx.get_double(n->input(1));
+  std::string x = input_as_output(ctx, n);
+  if (beta == 1.0) {
+    ctx.bind(n->output(), ctx.op("Softplus", {x}));
+    return;
+  }
+  std::string scaled = ctx.op("Softplus", {ctx.op("Mul", {x, ctx.scalar(beta, dtype)})});
+  ctx.bind(n->output(), ctx.op("Div", {scaled, ctx.scalar(beta, dtype)}));
+}
+
+void softmax_like(ConversionContext& ctx, const Node* n, const std::string& onnx_op) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(1)), ctx.rank(n->input(0)));
+  ctx.bind(n->output(), ctx.op(onnx_op, {ctx.tensor_as(n->input(0), dtype)}, {{"axis", axis}}));
+}
+
+}  // namespace
+
+void register_activation_ops(ConverterRegistry& r) {
+  r.add("aten::relu", unary("Relu"));
+  r.add("aten::sigmoid", unary("Sigmoid"));
+  r.add("aten::tanh", unary("Tanh"));
+  r.add("aten::hardswish", unary("HardSwish"));
+  r.add("aten::hardsigmoid", unary("HardSigmoid", {{"alpha", 1.0f / 6.0f}, {"beta", 0.5f}}));
+  r.add("aten::selu", unary("Selu"));
+  r.add("aten::hardtanh", [](ConversionContext& ctx, const Node* n) { clamp(ctx, n); });
+  r.add("aten::clamp", clamp);
+  r.add("aten::clip", clamp);
+  r.add("aten::clamp_min", [](ConversionContext& ctx, const Node* n) { ctx.bind(n->output(), clip(ctx, n, n->input(1), nullptr)); });
+  r.add("aten::clamp_max", [](ConversionContext& ctx, const Node* n) { ctx.bind(n->output(), clip(ctx, n, nullptr, n->input(1))); });
+  r.add("aten::relu6", relu6);
+  r.add("aten::silu", silu);
+  r.add("aten::mish", mish);
+  r.add("aten::gelu", gelu);
+  r.add("aten::leaky_relu", leaky_relu);
+  r.add("aten::elu", elu);
+  r.add("aten::softplus", softplus);
+  r.add("aten::softmax", [](ConversionContext& ctx, const Node* n) { softmax_like(ctx, n, "Softmax"); });
+  r.add("aten::log_softmax", [](ConversionContext& ctx, const Node* n) { softmax_like(ctx, n, "LogSoftmax"); });
+}
+
+}  // namespace htp::exporter

@@ -1,0 +1,49 @@
+// Matrix products: linear → Gemm (2-D input) or MatMul + Add, addmm → Gemm, matmul/mm/bmm → MatMul.
+#include "convert/registry.h"
+
+namespace htp::exporter {
+namespace {
+
+using torch::jit::Node;
+
+// aten::linear(input, weight, bias?) computes input·weightᵀ + bias.
+void linear(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::string x = ctx.tensor_as(n->input(0), dtype), w = ctx.tensor_as(n->input(1), dtype);
+  bool has_bias = !ctx.is_none(n->input(2));
+  if (ctx.rank(n->input(0)) == 2) {
+    std::vector<std::string> inputs{x, w};
+    if (has_bias) inputs.push_back(ctx.tensor_as(n->input(2), dtype));
+    ctx.bind(n->output(), ctx.op("Gemm", inputs, {{"transB", int64_t{1}}}));
+    return;
+  }
+  std::string product = ctx.op("MatMul", {x, ctx.op("Transpose", {w})});
+  ctx.bind(n->output(), has_bias ? ctx.op("Add", {product, ctx.tensor_as(n->input(2), dtype)}) : product);
+}
+
+// aten::addmm(bias, m1, m2, beta, alpha) = beta·bias + alpha·(m1·m2)
+void addmm(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::vector<std::string> inputs{ctx.tensor_as(n->input(1), dtype), ctx.tensor_as(n->input(2), dtype),
+                                  ctx.tensor_as(n->input(0), dtype)};
+  ctx.bind(n->output(), ctx.op("Gemm", inputs,
+                               {{"beta", static_cast<float>(ctx.get_double(n->input(3)))},
+                                {"alpha", static_cast<float>(ctx.get_double(n->input(4)))}}));
+}
+
+void matmul(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  ctx.bind(n->output(), ctx.op("MatMul", {ctx.tensor_as(n->input(0), dtype), ctx.tensor_as(n->input(1), dtype)}));
+}
+
+}  // namespace
+
+void register_linear_ops(ConverterRegistry& r) {
+  r.add("aten::linear", linear);
+  r.add("aten::addmm", addmm);
+  r.add("aten::matmul", matmul);
+  r.add("aten::mm", matmul);
+  r.add("aten::bmm", matmul);
+}
+
+}  // namespace htp::exporter

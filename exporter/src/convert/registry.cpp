@@ -1,0 +1,42 @@
+#include "convert/registry.h"
+
+namespace htp::exporter {
+
+const ConverterRegistry& ConverterRegistry::instance() {
+  static const ConverterRegistry registry = [] {
+    ConverterRegistry r;
+    register_activation_ops(r);
+    register_convolution_ops(r);
+    register_elementwise_ops(r);
+    register_linear_ops(r);
+    register_normalization_ops(r);
+    register_pooling_ops(r);
+    register_reduction_ops(r);
+    register_shape_ops(r);
+    return r;
+  }();
+  return registry;
+}
+
+void ConverterRegistry::add(const std::string& kind, Converter converter) {
+  converters_[kind] = std::move(converter);
+}
+
+const Converter* ConverterRegistry::find(const std::string& kind) const {
+  if (auto it = converters_.find(kind); it != converters_.end()) return &it->second;
+  bool in_place = kind.size() > 1 && kind.back() == '_' && kind[kind.size() - 2] != '_';
+  if (in_place) {
+    if (auto it = converters_.find(kind.substr(0, kind.size() - 1)); it != converters_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank) {
+  int64_t normalized = dim < 0 ? dim + rank : dim;
+  if (normalized < 0 || normalized >= rank) {
+    ctx.fail("dimension " + std::to_string(dim) + " is out of range for rank " + std::to_string(rank));
+  }
+  return normalized;
+}
+
+}  // namespace htp::exporter

@@ -1,0 +1,42 @@
+// aten→ONNX converters keyed by the TorchScript node kind ("aten::relu").
+#pragma once
+
+#include "convert/context.h"
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+namespace htp::exporter {
+
+// Converts one aten node: emits ONNX nodes through the context and binds every output.
+using Converter = std::function<void(ConversionContext&, const torch::jit::Node*)>;
+
+class ConverterRegistry {
+ public:
+  // All converters of the exporter, registered once.
+  static const ConverterRegistry& instance();
+
+  void add(const std::string& kind, Converter converter);
+  // The converter for `kind`; an in-place variant ("aten::relu_") uses its functional one,
+  // which is exact in a trace because the tracer rebinds the mutated value. nullptr if none.
+  const Converter* find(const std::string& kind) const;
+
+ private:
+  std::unordered_map<std::string, Converter> converters_;
+};
+
+// One function per op family, each in its own ops_*.cpp.
+void register_activation_ops(ConverterRegistry& registry);
+void register_convolution_ops(ConverterRegistry& registry);
+void register_elementwise_ops(ConverterRegistry& registry);
+void register_linear_ops(ConverterRegistry& registry);
+void register_normalization_ops(ConverterRegistry& registry);
+void register_pooling_ops(ConverterRegistry& registry);
+void register_reduction_ops(ConverterRegistry& registry);
+void register_shape_ops(ConverterRegistry& registry);
+
+// Normalizes a possibly negative dimension index against `rank`.
+int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank);
+
+}  // namespace htp::exporter

@@ -1,0 +1,20 @@
+#include "htp/exporter/errors.h"
+
+namespace htp::exporter {
+namespace {
+
+std::string describe(const std::vector<UnsupportedOp>& ops) {
+  std::string message = "unsupported operator" + std::string(ops.size() == 1 ? "" : "s") + ": ";
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (i > 0) message += "; ";
+    message += ops[i].op + " in module '" + (ops[i].scope.empty() ? "<root>" : ops[i].scope) + "'";
+  }
+  return message;
+}
+
+}  // namespace
+
+UnsupportedOpsError::UnsupportedOpsError(std::vector<UnsupportedOp> ops)
+    : ExportError(describe(ops)), ops_(std::move(ops)) {}
+
+}  // namespace htp::exporter

@@ -1,0 +1,89 @@
+#include "htp/exporter/export.h"
+
+#include "convert/convert.h"
+#include "file_io.h"
+#include "htp/exporter/errors.h"
+#include "htp/tagging/tagger.h"
+#include "npy.h"
+#include "onnx_writer.h"
+#include "trace_zoo.h"
+#include "weights.h"
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace htp::exporter {
+namespace {
+
+zoo::ZooModel build_model(const ExportOptions& options) {
+  torch::manual_seed(options.seed);
+  try {
+    zoo::ZooModel model = zoo::make_model(options.model, zoo::ZooOptions{options.input_shape});
+    if (!options.weights.empty()) {
+      spdlog::info("loading weights from {}", options.weights);
+      load_state_dict(*model.module, read_state_dict(options.weights), options.weights);
+    }
+    return model;
+  } catch (const std::invalid_argument& e) {
+    throw ExportError(e.what());
+  }
+}
+
+std::vector<at::Tensor> example_inputs(const zoo::ZooModel& model, uint64_t seed) {
+  torch::manual_seed(seed);
+  std::vector<at::Tensor> inputs;
+  for (const auto& spec : model.inputs) inputs.push_back(at::randn(spec.shape, at::TensorOptions().dtype(spec.dtype)));
+  return inputs;
+}
+
+void save_io(const std::string& dir, const std::vector<at::Tensor>& inputs, const std::vector<at::Tensor>& outputs) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw ExportError("cannot create '" + dir + "': " + ec.message());
+  for (size_t i = 0; i < inputs.size(); ++i) write_npy(dir + "/in_" + std::to_string(i) + ".npy", inputs[i]);
+  for (size_t i = 0; i < outputs.size(); ++i) write_npy(dir + "/ref_" + std::to_string(i) + ".npy", outputs[i]);
+}
+
+class Stopwatch {
+ public:
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+nlohmann::json export_model(const ExportOptions& options) {
+  check_writable_location(options.out);
+  if (!options.report_path.empty()) check_writable_location(options.report_path);
+  Stopwatch clock;
+  at::NoGradGuard no_grad;
+
+  zoo::ZooModel model = build_model(options);
+  std::vector<at::Tensor> inputs = example_inputs(model, options.seed);
+  spdlog::info("built {} ({:.2f} s); tracing", options.model, clock.seconds());
+  TracedGraph traced = trace_zoo_model(model, inputs);
+
+  spdlog::info("converting {} TorchScript nodes to ONNX opset {}", std::distance(traced.graph->nodes().begin(), traced.graph->nodes().end()),
+               kOpsetVersion);
+  onnx::ModelProto onnx_model = convert_to_onnx(traced);
+  tagging::tag_model(onnx_model, traced.modules);
+  spdlog::info("writing {} nodes to {}", onnx_model.graph().node_size(), options.out);
+  write_onnx_model(onnx_model, options.out);
+
+  nlohmann::json report = tagging::coverage_report(read_onnx_model(options.out));
+  report["model"] = options.model;
+  report["file"] = options.out;
+  if (!options.report_path.empty()) write_file_atomically(options.report_path, report.dump(2) + "\n");
+  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, inputs, model.forward(inputs));
+  spdlog::info("exported in {:.2f} s", clock.seconds());
+  return report;
+}
+
+}  // namespace htp::exporter

@@ -1,0 +1,55 @@
+#include "file_io.h"
+
+#include "htp/exporter/errors.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace htp::exporter {
+namespace fs = std::filesystem;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ExportError("cannot read '" + path + "': " + std::strerror(errno));
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) throw ExportError("cannot read '" + path + "'");
+  return bytes.str();
+}
+
+void check_writable_location(const std::string& path) {
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw ExportError("output directory '" + dir.string() + "' does not exist");
+  if (::access(dir.c_str(), W_OK) != 0) throw ExportError("output directory '" + dir.string() + "' is not writable");
+  if (fs::is_directory(path, ec)) throw ExportError("output path '" + path + "' is a directory");
+}
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  check_writable_location(path);
+  std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::remove(temporary.c_str());
+      throw ExportError("cannot write '" + path + "': " + std::strerror(errno));
+    }
+  }
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec) {
+    std::remove(temporary.c_str());
+    throw ExportError("cannot write '" + path + "': " + ec.message());
+  }
+}
+
+}  // namespace htp::exporter

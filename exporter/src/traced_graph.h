@@ -1,0 +1,37 @@
+// What every model source (zoo trace, TorchScript archive) hands to the converter.
+#pragma once
+
+#include "htp/tagging/module_tree.h"
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace htp::exporter {
+
+struct GraphInput {
+  std::string name;
+  at::Tensor example;  // the example value; its dtype and shape describe the input
+};
+
+struct Parameter {
+  std::string name;  // state_dict key
+  at::Tensor value;
+};
+
+struct TracedGraph {
+  std::shared_ptr<torch::jit::Graph> graph;
+  // The first inputs.size() graph inputs are model inputs; the rest are in `parameters`.
+  std::vector<GraphInput> inputs;
+  std::unordered_map<const torch::jit::Value*, Parameter> parameters;
+  std::vector<std::string> output_names;
+  tagging::ModuleTree modules;
+  // Module path of the module that ran a node ("" for the root).
+  std::function<std::string(const torch::jit::Node*)> scope_of;
+};
+
+}  // namespace htp::exporter

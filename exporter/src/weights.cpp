@@ -1,0 +1,115 @@
+#include "weights.h"
+
+#include "file_io.h"
+#include "htp/exporter/errors.h"
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/serialize.h>
+
+#include <cstring>
+
+namespace htp::exporter {
+namespace {
+
+at::ScalarType safetensors_dtype(const std::string& code, const std::string& path) {
+  static const std::map<std::string, at::ScalarType> kTypes = {
+      {"F64", at::kDouble}, {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"I64", at::kLong},
+      {"I32", at::kInt},    {"I16", at::kShort}, {"I8", at::kChar},  {"U8", at::kByte},       {"BOOL", at::kBool}};
+  auto it = kTypes.find(code);
+  if (it == kTypes.end()) throw ExportError("'" + path + "': unsupported safetensors dtype " + code);
+  return it->second;
+}
+
+// safetensors: u64 little-endian header size, a JSON header {name: {dtype, shape, data_offsets}},
+// then the raw little-endian data the offsets point into.
+std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, const std::string& path) {
+  auto bad = [&](const std::string& why) { return ExportError("'" + path + "' is not a valid safetensors file: " + why); };
+  uint64_t header_size = 0;
+  for (int i = 0; i < 8; ++i) header_size |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  if (header_size > bytes.size() - 8) throw bad("header size exceeds the file");
+  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + long(header_size), nullptr, false);
+  if (!header.is_object()) throw bad("header is not a JSON object");
+  const size_t data_start = 8 + header_size;
+  std::map<std::string, at::Tensor> result;
+  for (const auto& [name, info] : header.items()) {
+    if (name == "__metadata__") continue;
+    try {
+      std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
+      auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
+      at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(safetensors_dtype(info.at("dtype"), path)));
+      size_t nbytes = tensor.numel() * tensor.element_size();
+      if (offsets.size() != 2 || offsets[1] - offsets[0] != nbytes || data_start + offsets[1] > bytes.size()) {
+        throw bad("tensor '" + name + "' has inconsistent offsets");
+      }
+      std::memcpy(tensor.data_ptr(), bytes.data() + data_start + offsets[0], nbytes);
+      result.emplace(name, tensor);
+    } catch (const nlohmann::json::exception& e) {
+      throw bad("tensor '" + name + "': " + e.what());
+    }
+  }
+  return result;
+}
+
+std::map<std::string, at::Tensor> read_torch_save(const std::string& bytes, const std::string& path) {
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+  } catch (const std::exception& e) {
+    throw ExportError("'" + path + "' is not a torch.save archive of a plain dict (save it with "
+                      "torch.save(dict(model.state_dict()), f); an OrderedDict cannot be read from C++): " +
+                      std::string(e.what()).substr(0, std::string(e.what()).find('\n')));
+  }
+  if (!value.isGenericDict()) throw ExportError("'" + path + "' holds a " + value.tagKind() + ", not a dict of tensors");
+  std::map<std::string, at::Tensor> result;
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString() || !entry.value().isTensor()) {
+      throw ExportError("'" + path + "' holds a dict whose entries are not name → tensor");
+    }
+    result.emplace(entry.key().toStringRef(), entry.value().toTensor());
+  }
+  return result;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string result;
+  for (size_t i = 0; i < names.size() && i < 5; ++i) result += (i ? ", " : "") + names[i];
+  if (names.size() > 5) result += ", ... (" + std::to_string(names.size()) + " in all)";
+  return result;
+}
+
+}  // namespace
+
+std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
+  std::string bytes = read_file(path);
+  if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] == 'K') return read_torch_save(bytes, path);
+  if (bytes.size() >= 9 && bytes[8] == '{') return read_safetensors(bytes, path);
+  throw ExportError("'" + path + "' is neither a safetensors file nor a torch.save archive");
+}
+
+void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& state, const std::string& path) {
+  std::map<std::string, at::Tensor> targets;
+  for (const auto& item : module.named_parameters()) targets.emplace(item.key(), item.value());
+  for (const auto& item : module.named_buffers()) targets.emplace(item.key(), item.value());
+  std::vector<std::string> missing, unexpected, misshaped;
+  for (const auto& [name, target] : targets) {
+    auto it = state.find(name);
+    if (it == state.end()) {
+      missing.push_back(name);
+    } else if (it->second.sizes() != target.sizes()) {
+      misshaped.push_back(name + " " + c10::str(it->second.sizes()) + " vs " + c10::str(target.sizes()));
+    }
+  }
+  for (const auto& entry : state) {
+    if (!targets.count(entry.first)) unexpected.push_back(entry.first);
+  }
+  std::string problems;
+  if (!missing.empty()) problems += "missing " + join_names(missing);
+  if (!unexpected.empty()) problems += std::string(problems.empty() ? "" : "; ") + "unexpected " + join_names(unexpected);
+  if (!misshaped.empty()) problems += std::string(problems.empty() ? "" : "; ") + "wrong shape " + join_names(misshaped);
+  if (!problems.empty()) throw ExportError("weights '" + path + "' do not match the model: " + problems);
+  at::NoGradGuard no_grad;
+  for (auto& [name, target] : targets) target.copy_(state.at(name));
+}
+
+}  // namespace htp::exporter
