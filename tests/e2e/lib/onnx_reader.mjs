@@ -1,0 +1,83 @@
+// A minimal reader of the protobuf wire format for the parts of an ONNX file the tests check:
+// nodes (name, op_type, inputs, outputs, metadata_props), initializer names, graph inputs and
+// outputs, model metadata_props and ir_version. Independent of the exporter's C++ code, so tags
+// are verified as any consumer of the file would see them.
+
+function* fields(buf, start = 0, end = buf.length) {
+  let pos = start;
+  const varint = () => {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const byte = buf[pos++];
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result;
+      shift += 7n;
+    }
+  };
+  while (pos < end) {
+    const key = Number(varint());
+    const number = key >>> 3;
+    const wire = key & 7;
+    if (wire === 0) yield { number, value: varint() };
+    else if (wire === 1) { yield { number, start: pos, end: pos + 8 }; pos += 8; }
+    else if (wire === 5) { yield { number, start: pos, end: pos + 4 }; pos += 4; }
+    else if (wire === 2) {
+      const length = Number(varint());
+      yield { number, start: pos, end: pos + length };
+      pos += length;
+    } else throw new Error(`unsupported wire type ${wire}`);
+  }
+}
+
+const text = (buf, f) => buf.toString('utf8', f.start, f.end);
+
+function entries(buf, f) {
+  const entry = { key: '', value: '' };
+  for (const g of fields(buf, f.start, f.end)) {
+    if (g.number === 1) entry.key = text(buf, g);
+    if (g.number === 2) entry.value = text(buf, g);
+  }
+  return entry;
+}
+
+function node(buf, f) {
+  const result = { inputs: [], outputs: [], name: '', opType: '', metadata: {} };
+  for (const g of fields(buf, f.start, f.end)) {
+    if (g.number === 1) result.inputs.push(text(buf, g));
+    else if (g.number === 2) result.outputs.push(text(buf, g));
+    else if (g.number === 3) result.name = text(buf, g);
+    else if (g.number === 4) result.opType = text(buf, g);
+    else if (g.number === 9) { const e = entries(buf, g); result.metadata[e.key] = e.value; }
+  }
+  return result;
+}
+
+function namedChild(buf, f, nameField) {
+  for (const g of fields(buf, f.start, f.end)) if (g.number === nameField) return text(buf, g);
+  return '';
+}
+
+export function readOnnx(buffer) {
+  const model = { irVersion: 0, metadata: {}, nodes: [], initializers: [], inputs: [], outputs: [], opsets: [] };
+  for (const f of fields(buffer)) {
+    if (f.number === 1) model.irVersion = Number(f.value);
+    else if (f.number === 14) { const e = entries(buffer, f); model.metadata[e.key] = e.value; }
+    else if (f.number === 8) {
+      let domain = '', version = 0;
+      for (const g of fields(buffer, f.start, f.end)) {
+        if (g.number === 1) domain = text(buffer, g);
+        if (g.number === 2) version = Number(g.value);
+      }
+      model.opsets.push({ domain, version });
+    } else if (f.number === 7) {
+      for (const g of fields(buffer, f.start, f.end)) {
+        if (g.number === 1) model.nodes.push(node(buffer, g));
+        else if (g.number === 5) model.initializers.push(namedChild(buffer, g, 8));
+        else if (g.number === 11) model.inputs.push(namedChild(buffer, g, 1));
+        else if (g.number === 12) model.outputs.push(namedChild(buffer, g, 1));
+      }
+    }
+  }
+  return model;
+}
