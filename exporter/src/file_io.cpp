@@ -32,14 +32,14 @@ void check_writable_location(const std::string& path) {
   if (fs::is_directory(path, ec)) throw ExportError("output path '" + path + "' is a directory");
 }
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
+void write_file_atomically(const std::string& path, const std::function<bool(std::ostream&)>& write) {
   check_writable_location(path);
   std::string temporary = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    bool written = out && write(out);
     out.flush();
-    if (!out) {
+    if (!written || !out) {
       std::remove(temporary.c_str());
       throw ExportError("cannot write '" + path + "': " + std::strerror(errno));
     }
@@ -50,6 +50,17 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     std::remove(temporary.c_str());
     throw ExportError("cannot write '" + path + "': " + ec.message());
   }
+}
+
+}  // namespace htp::exporter
+
+namespace htp::exporter {
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  write_file_atomically(path, [bytes](std::ostream& out) {
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return true;
+  });
 }
 
 }  // namespace htp::exporter

@@ -1,13 +1,17 @@
 // Whole-file reads and atomic writes: a written file is either complete or absent.
 #pragma once
 
+#include <functional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
 namespace htp::exporter {
 
 std::string read_file(const std::string& path);
-// Writes to a temporary file in the target's directory, then renames it into place.
+// Writes to a temporary file in the target's directory, then renames it into place; `write`
+// streams the content and returns false on failure.
+void write_file_atomically(const std::string& path, const std::function<bool(std::ostream&)>& write);
 void write_file_atomically(const std::string& path, std::string_view bytes);
 // Throws ExportError unless the directory that will hold `path` exists and is writable.
 void check_writable_location(const std::string& path);

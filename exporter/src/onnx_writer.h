@@ -7,11 +7,11 @@
 
 namespace htp::exporter {
 
-// Runs the ONNX checker. onnx 1.12 accepts IR ≤ 8 and knows no node metadata_props, so it sees a
-// copy with the IR lowered and the unknown fields cleared; everything else is checked as written.
-void check_onnx_model(const onnx::ModelProto& model);
+// Runs the ONNX checker. onnx 1.12 accepts IR ≤ 8 and knows no node metadata_props, so for the
+// duration of the check the IR is lowered and the nodes' unknown fields set aside; the model is
+// unchanged afterwards, and everything else is checked as written.
+void check_onnx_model(onnx::ModelProto& model);
 // Checks, serializes and writes atomically.
-void write_onnx_model(const onnx::ModelProto& model, const std::string& path);
-onnx::ModelProto read_onnx_model(const std::string& path);
+void write_onnx_model(onnx::ModelProto& model, const std::string& path);
 
 }  // namespace htp::exporter
