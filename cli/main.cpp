@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", HTP_VERSION);
   htp::exporter::ExportOptions options;
   std::string input_shape;
-  bool list_models = false, quiet = false;
+  bool list_models = false, quiet = false, verbose = false;
   app.add_option("--model", options.model, "built-in zoo model to export (see --list-models)");
   app.add_option("--out", options.out, "ONNX file to write (written atomically)");
   app.add_option("--save-io", options.save_io_dir, "directory for example inputs in_K.npy and LibTorch outputs ref_K.npy");
@@ -59,8 +59,10 @@ int main(int argc, char** argv) {
   app.add_option("--input-shape", input_shape, "example input shape, e.g. 1,3,320,320 (default 1,3,224,224)");
   app.add_flag("--list-models", list_models, "print the built-in model names and exit");
   app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
+  app.add_flag("-v,--verbose", verbose, "log the time of every stage");
   CLI11_PARSE(app, argc, argv);
   if (quiet) spdlog::set_level(spdlog::level::warn);
+  if (verbose) spdlog::set_level(spdlog::level::debug);
 
   try {
     if (list_models) {
