@@ -36,12 +36,21 @@ std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, con
     if (name == "__metadata__") continue;
     try {
       std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
-      auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
-      at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(safetensors_dtype(info.at("dtype"), path)));
-      size_t nbytes = tensor.numel() * tensor.element_size();
-      if (offsets.size() != 2 || offsets[1] - offsets[0] != nbytes || data_start + offsets[1] > bytes.size()) {
+      auto offsets = info.at("data_offsets").get<std::vector<int64_t>>();  // signed: negatives are rejected
+      if (offsets.size() != 2 || offsets[0] < 0 || offsets[1] < offsets[0] ||
+          uint64_t(offsets[1]) > bytes.size() - data_start) {
         throw bad("tensor '" + name + "' has inconsistent offsets");
       }
+      at::ScalarType dtype = safetensors_dtype(info.at("dtype").get<std::string>(), path);
+      // The shape is checked against the data before anything is allocated.
+      uint64_t length = uint64_t(offsets[1] - offsets[0]), numel = 1, nbytes = 0;
+      for (int64_t dim : shape) {
+        if (dim < 0 || __builtin_mul_overflow(numel, uint64_t(dim), &numel)) throw bad("tensor '" + name + "' has a bad shape");
+      }
+      if (__builtin_mul_overflow(numel, c10::elementSize(dtype), &nbytes) || nbytes != length) {
+        throw bad("tensor '" + name + "' has inconsistent offsets");
+      }
+      at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
       std::memcpy(tensor.data_ptr(), bytes.data() + data_start + offsets[0], nbytes);
       result.emplace(name, tensor);
     } catch (const nlohmann::json::exception& e) {
@@ -56,9 +65,9 @@ std::map<std::string, at::Tensor> read_torch_save(const std::string& bytes, cons
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const std::exception& e) {
+    // LibTorch's own message here is an internal assertion that would only mislead.
     throw ExportError("'" + path + "' is not a torch.save archive of a plain dict (save it with "
-                      "torch.save(dict(model.state_dict()), f); an OrderedDict cannot be read from C++): " +
-                      std::string(e.what()).substr(0, std::string(e.what()).find('\n')));
+                      "torch.save(dict(model.state_dict()), f); an OrderedDict cannot be read from C++)");
   }
   if (!value.isGenericDict()) throw ExportError("'" + path + "' holds a " + value.tagKind() + ", not a dict of tensors");
   std::map<std::string, at::Tensor> result;
