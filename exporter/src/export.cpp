@@ -42,12 +42,39 @@ std::vector<at::Tensor> example_inputs(const zoo::ZooModel& model, uint64_t seed
   return inputs;
 }
 
-void save_io(const std::string& dir, const std::vector<at::Tensor>& inputs, const std::vector<at::Tensor>& outputs) {
+// The files an export has written; removed again unless the export completes, so a failed run
+// leaves no output behind.
+class WrittenFiles {
+ public:
+  WrittenFiles() = default;
+  WrittenFiles(const WrittenFiles&) = delete;
+  WrittenFiles& operator=(const WrittenFiles&) = delete;
+  ~WrittenFiles() {
+    if (committed_) return;
+    for (const auto& path : paths_) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+  }
+  void add(const std::string& path) { paths_.push_back(path); }
+  void commit() { committed_ = true; }
+
+ private:
+  std::vector<std::string> paths_;
+  bool committed_ = false;
+};
+
+void save_io(const std::string& dir, const std::vector<at::Tensor>& inputs, const std::vector<at::Tensor>& outputs,
+             WrittenFiles& written) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw ExportError("cannot create '" + dir + "': " + ec.message());
-  for (size_t i = 0; i < inputs.size(); ++i) write_npy(dir + "/in_" + std::to_string(i) + ".npy", inputs[i]);
-  for (size_t i = 0; i < outputs.size(); ++i) write_npy(dir + "/ref_" + std::to_string(i) + ".npy", outputs[i]);
+  auto write = [&](const std::string& path, const at::Tensor& tensor) {
+    write_npy(path, tensor);
+    written.add(path);
+  };
+  for (size_t i = 0; i < inputs.size(); ++i) write(dir + "/in_" + std::to_string(i) + ".npy", inputs[i]);
+  for (size_t i = 0; i < outputs.size(); ++i) write(dir + "/ref_" + std::to_string(i) + ".npy", outputs[i]);
 }
 
 class Stopwatch {
@@ -81,14 +108,20 @@ nlohmann::json export_model(const ExportOptions& options) {
   tagging::tag_model(onnx_model, traced.modules);
   spdlog::debug("tagged at {:.3f} s", clock.seconds());
   spdlog::info("writing {} nodes to {}", onnx_model.graph().node_size(), options.out);
+  WrittenFiles written;
   write_onnx_model(onnx_model, options.out);
+  written.add(options.out);
 
   spdlog::debug("written at {:.3f} s", clock.seconds());
   nlohmann::json report = tagging::coverage_report(onnx_model);
   report["model"] = options.model;
   report["file"] = options.out;
-  if (!options.report_path.empty()) write_file_atomically(options.report_path, report.dump(2) + "\n");
-  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, inputs, model.forward(inputs));
+  if (!options.report_path.empty()) {
+    write_file_atomically(options.report_path, report.dump(2) + "\n");
+    written.add(options.report_path);
+  }
+  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, inputs, model.forward(inputs), written);
+  written.commit();
   spdlog::info("exported in {:.2f} s", clock.seconds());
   return report;
 }
