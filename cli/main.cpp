@@ -60,7 +60,14 @@ int main(int argc, char** argv) {
   app.add_flag("--list-models", list_models, "print the built-in model names and exit");
   app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
   app.add_flag("-v,--verbose", verbose, "log the time of every stage");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::string message = e.what();
+    std::cerr << "htp-export: error: " << message.substr(0, message.find('\n')) << " (see --help)\n";
+    return e.get_exit_code();
+  }
   if (quiet) spdlog::set_level(spdlog::level::warn);
   if (verbose) spdlog::set_level(spdlog::level::debug);
 
