@@ -4,7 +4,6 @@
 
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/passes/fuse_linear.h>
 
 namespace htp::exporter {
 namespace {
@@ -49,7 +48,6 @@ TracedGraph trace_zoo_model(const zoo::ZooModel& model, const std::vector<at::Te
   auto no_names = [](const torch::autograd::Variable&) { return std::string(); };
   auto graph = std::get<0>(torch::jit::tracer::trace(stack, run, no_names, /*strict=*/false,
                                                       /*force_outplace=*/false, /*self=*/nullptr))->graph;
-  torch::jit::FuseLinear(graph);  // addmm(b, x, t(w)) → linear(x, w, b)
   torch::jit::EliminateDeadCode(graph);
 
   TracedGraph traced{graph, {}, {}, model.output_names, module_tree(*model.module), nullptr};
