@@ -78,6 +78,7 @@ void convert_outputs(ConversionContext& ctx, const TracedGraph& traced, onnx::Gr
     std::string name = ctx.tensor(outputs[i]);
     if (!used.insert(name).second || name == traced.output_names[i]) name = ctx.op("Identity", {name});
     ctx.rename_output(name, traced.output_names[i]);
+    ctx.bind(outputs[i], traced.output_names[i]);  // a later output of the same value reads the new name
     used.insert(traced.output_names[i]);
     add_value_info(*graph.add_output(), traced.output_names[i], ctx.scalar_type(outputs[i]), ctx.sizes(outputs[i]));
   }
