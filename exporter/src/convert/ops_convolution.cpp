@@ -74,7 +74,8 @@ void conv_transpose_nd(ConversionContext& ctx, const Node* n) {
 void register_convolution_ops(ConverterRegistry& r) {
   r.add("aten::_convolution", convolution);
   r.add("aten::convolution", convolution);
-  for (const char* kind : {"aten::conv1d", "aten::conv2d", "aten::conv3d"}) r.add(kind, conv_nd);
+  // aten::_convolution_mode is what conv2d(..., padding="same") records; its arguments are convNd's.
+  for (const char* kind : {"aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution_mode"}) r.add(kind, conv_nd);
   for (const char* kind : {"aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d"}) {
     r.add(kind, conv_transpose_nd);
   }
