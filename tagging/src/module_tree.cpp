@@ -60,10 +60,14 @@ std::string ModuleTree::tag_segment(const ModuleInfo& module) const {
   const ModuleInfo& parent = at(module.parent);
   const std::string& cls = module.class_name;
   if (is_container(parent)) {
-    const ModuleInfo& owner = at(parent.parent);
-    auto containers = std::count_if(owner.children.begin(), owner.children.end(),
+    // Folded containers leave their children under the nearest real module (the owner); the
+    // short form is unambiguous only when the owner has this one container as a direct child.
+    const ModuleInfo* owner = &at(parent.parent);
+    while (is_container(*owner)) owner = &at(owner->parent);
+    auto containers = std::count_if(owner->children.begin(), owner->children.end(),
                                     [&](const std::string& s) { return is_container(at(s)); });
-    if (containers > 1) return cls + "[" + parent.local_name + "." + module.local_name + "]";
+    bool only_container = containers == 1 && parent.parent == owner->scope && !is_index(parent.local_name);
+    if (!only_container) return cls + "[" + module.scope.substr(owner->scope.empty() ? 0 : owner->scope.size() + 1) + "]";
     return is_index(module.local_name) ? cls + "." + module.local_name : cls + "[" + module.local_name + "]";
   }
   if (is_index(module.local_name)) return cls + "." + module.local_name;
