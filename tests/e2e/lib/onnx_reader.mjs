@@ -1,6 +1,7 @@
 // A minimal reader of the protobuf wire format for the parts of an ONNX file the tests check:
-// nodes (name, op_type, inputs, outputs, metadata_props), initializer names, graph inputs and
-// outputs, model metadata_props and ir_version. Independent of the exporter's C++ code, so tags
+// nodes (name, op_type, inputs, outputs, metadata_props), initializer names (and, in
+// initializerTensors, their dims, data_type and raw_data bytes), graph inputs and outputs, model
+// metadata_props and ir_version. Independent of the exporter's C++ code, so tags
 // are verified as any consumer of the file would see them.
 
 function* fields(buf, start = 0, end = buf.length) {
@@ -53,13 +54,28 @@ function node(buf, f) {
   return result;
 }
 
+// TensorProto: dims (1, repeated int64, packed or not), data_type (2), name (8), raw_data (9).
+function tensor(buf, f) {
+  const result = { name: '', dims: [], dataType: 0, rawData: null };
+  for (const g of fields(buf, f.start, f.end)) {
+    if (g.number === 1 && 'value' in g) result.dims.push(Number(g.value));
+    else if (g.number === 1) for (const d of fields(buf, g.start, g.end)) result.dims.push(Number(d.value));
+    else if (g.number === 2) result.dataType = Number(g.value);
+    else if (g.number === 8) result.name = text(buf, g);
+    else if (g.number === 9) result.rawData = buf.subarray(g.start, g.end);
+  }
+  return result;
+}
+
 function namedChild(buf, f, nameField) {
   for (const g of fields(buf, f.start, f.end)) if (g.number === nameField) return text(buf, g);
   return '';
 }
 
 export function readOnnx(buffer) {
-  const model = { irVersion: 0, metadata: {}, nodes: [], initializers: [], inputs: [], outputs: [], opsets: [] };
+  const model = {
+    irVersion: 0, metadata: {}, nodes: [], initializers: [], initializerTensors: new Map(), inputs: [], outputs: [], opsets: [],
+  };
   for (const f of fields(buffer)) {
     if (f.number === 1) model.irVersion = Number(f.value);
     else if (f.number === 14) { const e = entries(buffer, f); model.metadata[e.key] = e.value; }
@@ -73,8 +89,11 @@ export function readOnnx(buffer) {
     } else if (f.number === 7) {
       for (const g of fields(buffer, f.start, f.end)) {
         if (g.number === 1) model.nodes.push(node(buffer, g));
-        else if (g.number === 5) model.initializers.push(namedChild(buffer, g, 8));
-        else if (g.number === 11) model.inputs.push(namedChild(buffer, g, 1));
+        else if (g.number === 5) {
+          const t = tensor(buffer, g);
+          model.initializers.push(t.name);
+          model.initializerTensors.set(t.name, t);
+        } else if (g.number === 11) model.inputs.push(namedChild(buffer, g, 1));
         else if (g.number === 12) model.outputs.push(namedChild(buffer, g, 1));
       }
     }
