@@ -47,16 +47,20 @@ int main(int argc, char** argv) {
   CLI::App app{"htp-export: export LibTorch models to ONNX with the PyTorch module hierarchy on every node"};
   app.set_version_flag("--version", HTP_VERSION);
   htp::exporter::ExportOptions options;
-  std::string input_shape;
+  std::vector<std::string> input_shapes;
   bool list_models = false, quiet = false, verbose = false;
   app.add_option("--model", options.model, "built-in zoo model to export (see --list-models)");
+  app.add_option("--torchscript", options.torchscript, "TorchScript archive to export (torch.jit.trace / torch.jit.script output)");
+  app.add_option("--input", options.input_files, "example input as a .npy file; repeat in forward-argument order");
   app.add_option("--out", options.out, "ONNX file to write (written atomically)");
   app.add_option("--save-io", options.save_io_dir, "directory for example inputs in_K.npy and LibTorch outputs ref_K.npy");
   app.add_option("--report", options.report_path, "write the coverage report (JSON) to this file");
   app.add_option("--seed", options.seed, "seed of the random weights and example inputs")->capture_default_str();
   app.add_option("--weights", options.weights,
                  "state dict to load by name: safetensors, or torch.save(dict(model.state_dict()), f)");
-  app.add_option("--input-shape", input_shape, "example input shape, e.g. 1,3,320,320 (default 1,3,224,224)");
+  app.add_option("--input-shape", input_shapes,
+                 "random example input of this shape, e.g. 1,3,224,224; repeat in forward order (zoo: the image size)");
+  app.add_option("--input-dtype", options.input_dtypes, "dtype of the matching --input-shape (default float32)");
   app.add_flag("--list-models", list_models, "print the built-in model names and exit");
   app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
   app.add_flag("-v,--verbose", verbose, "log the time of every stage");
@@ -76,9 +80,11 @@ int main(int argc, char** argv) {
       for (const auto& name : htp::zoo::model_names()) std::cout << name << "\n";
       return 0;
     }
-    if (options.model.empty()) throw htp::exporter::ExportError("nothing to export: give --model NAME (see --list-models)");
+    if (options.model.empty() && options.torchscript.empty()) {
+      throw htp::exporter::ExportError("nothing to export: give --model NAME (see --list-models) or --torchscript FILE");
+    }
     if (options.out.empty()) throw htp::exporter::ExportError("missing --out FILE");
-    if (!input_shape.empty()) options.input_shape = parse_shape(input_shape);
+    for (const auto& shape : input_shapes) options.input_shapes.push_back(parse_shape(shape));
     print_summary(htp::exporter::export_model(options));
     return 0;
   } catch (const std::exception& e) {

@@ -6,13 +6,12 @@
 #include "htp/tagging/tagger.h"
 #include "npy.h"
 #include "onnx_writer.h"
-#include "trace_zoo.h"
-#include "weights.h"
+#include "model_source.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <torch/utils.h>
 
 #include <chrono>
 #include <filesystem>
@@ -20,27 +19,6 @@
 
 namespace htp::exporter {
 namespace {
-
-zoo::ZooModel build_model(const ExportOptions& options) {
-  torch::manual_seed(options.seed);
-  try {
-    zoo::ZooModel model = zoo::make_model(options.model, zoo::ZooOptions{options.input_shape});
-    if (!options.weights.empty()) {
-      spdlog::info("loading weights from {}", options.weights);
-      load_state_dict(*model.module, read_state_dict(options.weights), options.weights);
-    }
-    return model;
-  } catch (const std::invalid_argument& e) {
-    throw ExportError(e.what());
-  }
-}
-
-std::vector<at::Tensor> example_inputs(const zoo::ZooModel& model, uint64_t seed) {
-  torch::manual_seed(seed);
-  std::vector<at::Tensor> inputs;
-  for (const auto& spec : model.inputs) inputs.push_back(at::randn(spec.shape, at::TensorOptions().dtype(spec.dtype)));
-  return inputs;
-}
 
 // The files an export has written; removed again unless the export completes, so a failed run
 // leaves no output behind.
@@ -95,10 +73,9 @@ nlohmann::json export_model(const ExportOptions& options) {
   // Debian's LibTorch starts with one intra-op thread; the forward passes dominate export time.
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
-  zoo::ZooModel model = build_model(options);
-  std::vector<at::Tensor> inputs = example_inputs(model, options.seed);
-  spdlog::info("built {} ({:.2f} s); tracing", options.model, clock.seconds());
-  TracedGraph traced = trace_zoo_model(model, inputs);
+  if (options.model.empty() == options.torchscript.empty()) throw ExportError("give one of --model NAME or --torchscript FILE");
+  PreparedModel prepared = options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options);
+  const TracedGraph& traced = prepared.traced;
   spdlog::debug("traced at {:.3f} s", clock.seconds());
 
   spdlog::info("converting {} TorchScript nodes to ONNX opset {}", std::distance(traced.graph->nodes().begin(), traced.graph->nodes().end()),
@@ -114,13 +91,13 @@ nlohmann::json export_model(const ExportOptions& options) {
 
   spdlog::debug("written at {:.3f} s", clock.seconds());
   nlohmann::json report = tagging::coverage_report(onnx_model);
-  report["model"] = options.model;
+  report["model"] = prepared.name;
   report["file"] = options.out;
   if (!options.report_path.empty()) {
     write_file_atomically(options.report_path, report.dump(2) + "\n");
     written.add(options.report_path);
   }
-  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, inputs, model.forward(inputs), written);
+  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, prepared.inputs, prepared.run_reference(), written);
   written.commit();
   spdlog::info("exported in {:.2f} s", clock.seconds());
   return report;

@@ -51,7 +51,7 @@ TracedGraph trace_zoo_model(const zoo::ZooModel& model, const std::vector<at::Te
   torch::jit::EliminateDeadCode(graph);
 
   TracedGraph traced{graph, {}, {}, model.output_names, module_tree(*model.module), nullptr};
-  for (size_t i = 0; i < inputs.size(); ++i) traced.inputs.push_back(GraphInput{model.inputs[i].name, inputs[i]});
+  for (size_t i = 0; i < inputs.size(); ++i) traced.inputs.push_back(GraphInput{graph->inputs()[i], model.inputs[i].name, inputs[i]});
   for (size_t i = 0; i < parameters.size(); ++i) traced.parameters[graph->inputs()[inputs.size() + i]] = parameters[i];
   traced.scope_of = [](const torch::jit::Node* node) { return const_cast<torch::jit::Node*>(node)->scope()->namesFromRoot("."); };
   return traced;

@@ -14,6 +14,7 @@
 namespace htp::exporter {
 
 struct GraphInput {
+  const torch::jit::Value* value;
   std::string name;
   at::Tensor example;  // the example value; its dtype and shape describe the input
 };
@@ -25,8 +26,9 @@ struct Parameter {
 
 struct TracedGraph {
   std::shared_ptr<torch::jit::Graph> graph;
-  // The first inputs.size() graph inputs are model inputs; the rest are in `parameters`.
   std::vector<GraphInput> inputs;
+  // Values holding parameters and buffers: graph inputs of a trace, prim::GetAttr results of an
+  // archive. Every other graph input must be unused.
   std::unordered_map<const torch::jit::Value*, Parameter> parameters;
   std::vector<std::string> output_names;
   tagging::ModuleTree modules;

@@ -111,6 +111,25 @@ std::vector<const torch::jit::Value*> ConversionContext::list_elements(const tor
   return {producer->inputs().begin(), producer->inputs().end()};
 }
 
+std::vector<std::string> ConversionContext::tensor_list(const torch::jit::Value* value) {
+  if (auto it = lists_.find(value); it != lists_.end()) return it->second;
+  std::vector<std::string> names;
+  for (const torch::jit::Value* element : list_elements(value)) names.push_back(tensor(element));
+  return names;
+}
+
+std::string ConversionContext::ints_tensor(const torch::jit::Value* value) {
+  if (auto known = constant(value)) return constant_ints(get_ints(value));
+  if (value->node()->kind() != c10::prim::ListConstruct) return tensor(value);
+  std::vector<std::string> parts;
+  std::string axes = constant_ints({0});
+  for (const torch::jit::Value* element : list_elements(value)) {
+    auto known = constant(element);
+    parts.push_back(known ? constant_ints({get_int(element)}) : op("Unsqueeze", {tensor_as(element, at::kLong), axes}));
+  }
+  return op("Concat", parts, {{"axis", int64_t{0}}});
+}
+
 at::ScalarType ConversionContext::scalar_type(const torch::jit::Value* value) const {
   if (auto known = constant(value)) {
     if (known->isTensor()) return known->toTensor().scalar_type();
@@ -121,13 +140,21 @@ at::ScalarType ConversionContext::scalar_type(const torch::jit::Value* value) co
   if (auto type = value->type()->cast<c10::TensorType>()) {
     if (auto dtype = type->scalarType()) return *dtype;
   }
-  fail("dtype of %" + value->debugName() + " is unknown");
+  // Python numbers computed at run time (sizes and their arithmetic) are 0-d tensors in ONNX.
+  switch (value->type()->kind()) {
+    case c10::TypeKind::IntType: return at::kLong;
+    case c10::TypeKind::FloatType: return at::kDouble;
+    case c10::TypeKind::BoolType: return at::kBool;
+    default: fail("dtype of %" + value->debugName() + " is unknown");
+  }
 }
 
 int64_t ConversionContext::rank(const torch::jit::Value* value) const {
   if (auto type = value->type()->cast<c10::TensorType>()) {
     if (auto dim = type->dim()) return static_cast<int64_t>(*dim);
   }
+  auto kind = value->type()->kind();
+  if (kind == c10::TypeKind::IntType || kind == c10::TypeKind::FloatType || kind == c10::TypeKind::BoolType) return 0;
   fail("rank of %" + value->debugName() + " is unknown");
 }
 

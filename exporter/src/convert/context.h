@@ -45,6 +45,13 @@ class ConversionContext {
   std::vector<int64_t> get_ints(const torch::jit::Value* value) const;
   // The elements of a list built by prim::ListConstruct (tensor lists for cat, stack, ...).
   std::vector<const torch::jit::Value*> list_elements(const torch::jit::Value* value) const;
+  // A list of tensors as ONNX names: a prim::ListConstruct's elements, or what a list-producing
+  // converter (split, chunk, unbind) bound with bind_list.
+  void bind_list(const torch::jit::Value* value, std::vector<std::string> names) { lists_[value] = std::move(names); }
+  std::vector<std::string> tensor_list(const torch::jit::Value* value);
+  // An int list (sizes, shapes) as a 1-D int64 tensor: constant, built from runtime ints
+  // (aten::size results), or a Shape.
+  std::string ints_tensor(const torch::jit::Value* value);
 
   // ---- types recorded by the trace
   at::ScalarType scalar_type(const torch::jit::Value* value) const;
@@ -73,6 +80,7 @@ class ConversionContext {
   std::string scope_;
   std::unordered_map<const torch::jit::Value*, std::string> tensors_;
   std::unordered_map<const torch::jit::Value*, c10::IValue> constants_;
+  std::unordered_map<const torch::jit::Value*, std::vector<std::string>> lists_;
   struct PendingParameter {
     std::string name;
     at::Tensor value;

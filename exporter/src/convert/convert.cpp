@@ -14,7 +14,8 @@ using torch::jit::Value;
 // Nodes whose results are resolved statically or by their consumers, never emitted.
 bool is_structural(const Node* node) {
   auto kind = node->kind();
-  return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;
+  return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct ||
+         kind == c10::prim::GetAttr;
 }
 
 void check_supported(const TracedGraph& traced) {
@@ -98,19 +99,11 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced) {
   graph.set_name(traced.modules.root().class_name);
 
   ConversionContext ctx(graph);
-  auto graph_inputs = traced.graph->inputs();
-  for (size_t i = 0; i < graph_inputs.size(); ++i) {
-    const Value* value = graph_inputs[i];
-    if (i < traced.inputs.size()) {
-      const at::Tensor& example = traced.inputs[i].example;
-      add_value_info(*graph.add_input(), traced.inputs[i].name, example.scalar_type(), example.sizes().vec());
-      ctx.bind(value, traced.inputs[i].name);
-    } else if (auto it = traced.parameters.find(value); it != traced.parameters.end()) {
-      ctx.bind_parameter(value, it->second.name, it->second.value);
-    } else {
-      throw ExportError("graph input %" + value->debugName() + " is neither a model input nor a parameter");
-    }
+  for (const GraphInput& input : traced.inputs) {
+    add_value_info(*graph.add_input(), input.name, input.example.scalar_type(), input.example.sizes().vec());
+    ctx.bind(input.value, input.name);
   }
+  for (const auto& [value, parameter] : traced.parameters) ctx.bind_parameter(value, parameter.name, parameter.value);
 
   const auto& registry = ConverterRegistry::instance();
   for (const Node* node : traced.graph->nodes()) {

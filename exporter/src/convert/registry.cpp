@@ -12,6 +12,7 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_normalization_ops(r);
     register_pooling_ops(r);
     register_reduction_ops(r);
+    register_scalar_ops(r);
     register_shape_ops(r);
     return r;
   }();

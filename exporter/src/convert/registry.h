@@ -34,6 +34,7 @@ void register_linear_ops(ConverterRegistry& registry);
 void register_normalization_ops(ConverterRegistry& registry);
 void register_pooling_ops(ConverterRegistry& registry);
 void register_reduction_ops(ConverterRegistry& registry);
+void register_scalar_ops(ConverterRegistry& registry);
 void register_shape_ops(ConverterRegistry& registry);
 
 // Normalizes a possibly negative dimension index against `rank`.

@@ -10,13 +10,18 @@
 namespace htp::exporter {
 
 struct ExportOptions {
-  std::string model;                 // zoo model name
-  std::string out;                   // ONNX file to write
-  std::string save_io_dir;           // when set: in_K.npy / ref_K.npy
-  std::string report_path;           // when set: coverage report JSON
-  std::string weights;               // when set: state dict to load (safetensors or torch.save dict)
-  uint64_t seed = 0;                 // random weights and example inputs
-  std::vector<int64_t> input_shape;  // image size override (N,C,H,W)
+  std::string model;        // zoo model name, or
+  std::string torchscript;  // a TorchScript archive
+  std::string out;          // ONNX file to write
+  std::string save_io_dir;  // when set: in_K.npy / ref_K.npy
+  std::string report_path;  // when set: coverage report JSON
+  std::string weights;      // when set: state dict to load (safetensors or torch.save dict)
+  uint64_t seed = 0;        // random weights and example inputs
+  // Example inputs in forward order: .npy files, or random ones of these shapes and dtypes
+  // ("float32" when not given). For a zoo model, one shape overrides its image size.
+  std::vector<std::string> input_files;
+  std::vector<std::vector<int64_t>> input_shapes;
+  std::vector<std::string> input_dtypes;
 };
 
 // Runs the whole pipeline; returns the coverage report read back from the written file.

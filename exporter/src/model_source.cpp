@@ -1,0 +1,85 @@
+#include "model_source.h"
+
+#include "htp/exporter/errors.h"
+#include "npy.h"
+#include "torchscript_source.h"
+#include "trace_zoo.h"
+#include "weights.h"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+#include <torch/utils.h>
+
+namespace htp::exporter {
+namespace {
+
+at::ScalarType parse_dtype(const std::string& name) {
+  static const std::map<std::string, at::ScalarType> kDtypes = {
+      {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf}, {"int64", at::kLong},
+      {"int32", at::kInt},     {"int16", at::kShort},    {"int8", at::kChar},    {"uint8", at::kByte},
+      {"bool", at::kBool}};
+  auto it = kDtypes.find(name);
+  if (it == kDtypes.end()) throw ExportError("unknown --input-dtype '" + name + "' (float32, float64, float16, int64, int32, int16, int8, uint8, bool)");
+  return it->second;
+}
+
+// Deterministic example values: normal floats, small non-negative integers (valid indices for
+// most embeddings), random booleans.
+at::Tensor random_input(const std::vector<int64_t>& shape, at::ScalarType dtype) {
+  auto options = at::TensorOptions().dtype(dtype);
+  if (at::isFloatingType(dtype)) return at::randn(shape, options);
+  if (dtype == at::kBool) return at::randint(0, 2, shape, options);
+  return at::randint(0, 10, shape, options);
+}
+
+std::vector<at::Tensor> torchscript_inputs(const ExportOptions& options) {
+  std::vector<at::Tensor> inputs;
+  for (const auto& file : options.input_files) inputs.push_back(read_npy(file));
+  if (!inputs.empty() && !options.input_shapes.empty()) throw ExportError("give either --input files or --input-shape, not both");
+  if (options.input_dtypes.size() > options.input_shapes.size()) throw ExportError("more --input-dtype than --input-shape options");
+  torch::manual_seed(options.seed);
+  for (size_t i = 0; i < options.input_shapes.size(); ++i) {
+    at::ScalarType dtype = i < options.input_dtypes.size() ? parse_dtype(options.input_dtypes[i]) : at::kFloat;
+    inputs.push_back(random_input(options.input_shapes[i], dtype));
+  }
+  if (inputs.empty()) throw ExportError("a TorchScript archive needs example inputs: --input FILE.npy or --input-shape N,C,...");
+  return inputs;
+}
+
+}  // namespace
+
+PreparedModel prepare_zoo_model(const ExportOptions& options) {
+  if (!options.input_files.empty() || !options.input_dtypes.empty() || options.input_shapes.size() > 1) {
+    throw ExportError("zoo models take at most one --input-shape (the image size) and no --input/--input-dtype");
+  }
+  torch::manual_seed(options.seed);
+  zoo::ZooModel model;
+  try {
+    model = zoo::make_model(options.model, zoo::ZooOptions{options.input_shapes.empty() ? std::vector<int64_t>{} : options.input_shapes[0]});
+  } catch (const std::invalid_argument& e) {
+    throw ExportError(e.what());
+  }
+  if (!options.weights.empty()) {
+    spdlog::info("loading weights from {}", options.weights);
+    load_state_dict(*model.module, read_state_dict(options.weights), options.weights);
+  }
+  torch::manual_seed(options.seed);
+  std::vector<at::Tensor> inputs;
+  for (const auto& spec : model.inputs) inputs.push_back(random_input(spec.shape, spec.dtype));
+  TracedGraph traced = trace_zoo_model(model, inputs);
+  auto reference = [model, inputs] { return model.forward(inputs); };
+  return PreparedModel{options.model, std::move(traced), inputs, reference};
+}
+
+PreparedModel prepare_torchscript_model(const ExportOptions& options) {
+  if (!options.weights.empty()) throw ExportError("--weights applies to zoo models; an archive carries its own");
+  std::vector<at::Tensor> inputs = torchscript_inputs(options);
+  torch::jit::Module module = load_torchscript(options.torchscript);
+  TracedGraph traced = trace_torchscript(module, inputs);
+  auto reference = [module, inputs]() mutable {
+    return flatten_outputs(module.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end())));
+  };
+  return PreparedModel{options.torchscript, std::move(traced), inputs, reference};
+}
+
+}  // namespace htp::exporter

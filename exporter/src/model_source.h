@@ -1,0 +1,24 @@
+// Model sources: each turns the user's options into a traced graph and example inputs.
+#pragma once
+
+#include "traced_graph.h"
+
+#include "htp/exporter/export.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace htp::exporter {
+
+struct PreparedModel {
+  std::string name;  // zoo name or archive path, for reports
+  TracedGraph traced;
+  std::vector<at::Tensor> inputs;
+  std::function<std::vector<at::Tensor>()> run_reference;  // LibTorch's own outputs on `inputs`
+};
+
+PreparedModel prepare_zoo_model(const ExportOptions& options);
+PreparedModel prepare_torchscript_model(const ExportOptions& options);
+
+}  // namespace htp::exporter

@@ -1,0 +1,192 @@
+#include "torchscript_source.h"
+
+#include "htp/exporter/errors.h"
+
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/loop_unrolling.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/runtime/interpreter.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+namespace htp::exporter {
+namespace {
+
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
+// The module path of the module that ran `node`, from its inlined call stack.
+std::string scope_from_callstack(const Node* node) {
+  auto callstack = node->callstack();
+  if (!callstack) return "";
+  std::string scope;
+  for (const auto& entry : (*callstack)->vec()) {
+    const auto& info = std::get<torch::jit::kModuleInstanceInfo>(entry);
+    if (!info || info->instance_name().empty()) continue;
+    scope += (scope.empty() ? "" : ".") + info->instance_name();
+  }
+  return scope;
+}
+
+std::string class_name(const torch::jit::Module& module) {
+  return module.type()->name() ? module.type()->name()->name() : "Module";
+}
+
+tagging::ModuleTree module_tree(const torch::jit::Module& root) {
+  tagging::ModuleTree tree(class_name(root));
+  for (const auto& item : root.named_modules()) {
+    if (!item.name.empty()) tree.add(item.name, class_name(item.value));
+  }
+  return tree;
+}
+
+// Every prim::GetAttr chain rooted at `self`, by result value: its dotted path (for tensors,
+// the state_dict key) and the attribute's value.
+std::unordered_map<const Value*, std::pair<std::string, c10::IValue>> attributes(const Graph& graph, const c10::IValue& self) {
+  std::unordered_map<const Value*, std::pair<std::string, c10::IValue>> found{{graph.inputs()[0], {"", self}}};
+  for (const Node* node : graph.nodes()) {
+    if (node->kind() != c10::prim::GetAttr) continue;
+    auto owner = found.find(node->input());
+    if (owner == found.end() || !owner->second.second.isObject()) continue;
+    const std::string& field = node->s(c10::attr::name);
+    std::string path = owner->second.first.empty() ? field : owner->second.first + "." + field;
+    found[node->output()] = {path, owner->second.second.toObject()->getAttr(field)};
+  }
+  return found;
+}
+
+// Plain attributes (flags, sizes) become constants, so constant propagation can settle
+// `if self.training:`-style control flow.
+void inline_plain_attributes(Graph& graph, const c10::IValue& self) {
+  auto found = attributes(graph, self);
+  for (Node* node : graph.nodes()) {
+    if (node->kind() != c10::prim::GetAttr) continue;
+    auto it = found.find(node->output());
+    if (it == found.end()) continue;
+    const c10::IValue& value = it->second.second;
+    if (value.isObject() || value.isTensor()) continue;
+    torch::jit::WithInsertPoint guard(node);
+    node->output()->replaceAllUsesWith(graph.insertConstant(value));
+  }
+}
+
+// Runs the graph once with every tensor value as an extra output and records the concrete
+// dtype and shape of each: archives carry no shapes, and the converters need them. Returns how
+// many tensors the model outputs.
+size_t type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue& self, const std::vector<at::Tensor>& inputs) {
+  std::shared_ptr<Graph> probe = graph->copy();
+  std::vector<Value*> typed;
+  auto original = graph->nodes().begin();
+  for (Node* node : probe->nodes()) {
+    for (size_t i = 0; i < node->outputs().size(); ++i) {
+      if (node->output(i)->type()->kind() != c10::TypeKind::TensorType) continue;
+      probe->registerOutput(node->output(i));
+      typed.push_back(original->output(i));
+    }
+    ++original;
+  }
+  torch::jit::Stack stack{self};
+  stack.insert(stack.end(), inputs.begin(), inputs.end());
+  try {
+    torch::jit::Code code(probe, "htp_probe");
+    torch::jit::InterpreterState(code).run(stack);
+  } catch (const std::exception& e) {
+    throw ExportError("running the archive on the given inputs failed: " + first_line(e.what()));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) graph->inputs()[i + 1]->setType(c10::TensorType::create(inputs[i]));
+  size_t first = stack.size() - typed.size();
+  for (size_t i = 0; i < typed.size(); ++i) {
+    const c10::IValue& value = stack[first + i];
+    if (value.isTensor()) typed[i]->setType(c10::TensorType::create(value.toTensor()));
+  }
+  size_t outputs = 0;
+  for (size_t i = 0; i < first; ++i) outputs += flatten_outputs(stack[i]).size();
+  return outputs;
+}
+
+void reject_control_flow(const Graph& graph) {
+  for (const Node* node : graph.nodes()) {
+    if (node->blocks().empty()) continue;
+    std::string scope = scope_from_callstack(node);
+    throw ExportError(std::string("data-dependent control flow is not supported: ") + node->kind().toQualString() +
+                      " in module '" + (scope.empty() ? "<root>" : scope) + "' depends on the input values");
+  }
+}
+
+std::vector<std::string> input_names(const Graph& graph) {
+  std::vector<std::string> names;
+  for (size_t i = 1; i < graph.inputs().size(); ++i) {
+    const Value* input = graph.inputs()[i];
+    std::string name = input->hasDebugName() ? input->debugNameBase() : "input_" + std::to_string(i - 1);
+    if (std::find(names.begin(), names.end(), name) != names.end()) name += "_" + std::to_string(i - 1);
+    names.push_back(name);
+  }
+  return names;
+}
+
+void flatten_into(const c10::IValue& value, std::vector<at::Tensor>& out) {
+  if (value.isTensor()) {
+    out.push_back(value.toTensor());
+  } else if (value.isTuple()) {
+    for (const auto& element : value.toTupleRef().elements()) flatten_into(element, out);
+  } else if (value.isList()) {
+    for (const auto& element : value.toListRef()) flatten_into(element, out);
+  } else {
+    throw ExportError(std::string("the model returns a ") + value.tagKind() + "; only tensors (in tuples or lists) can be exported");
+  }
+}
+
+}  // namespace
+
+torch::jit::Module load_torchscript(const std::string& path) {
+  try {
+    torch::jit::Module module = torch::jit::load(path);
+    module.eval();
+    return module;
+  } catch (const std::exception& e) {
+    throw ExportError("cannot load TorchScript archive '" + path + "': " + first_line(e.what()));
+  }
+}
+
+std::vector<at::Tensor> flatten_outputs(const c10::IValue& result) {
+  std::vector<at::Tensor> outputs;
+  flatten_into(result, outputs);
+  return outputs;
+}
+
+TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs) {
+  std::shared_ptr<Graph> graph = module.get_method("forward").graph()->copy();
+  size_t expected = graph->inputs().size() - 1;
+  if (inputs.size() != expected) {
+    throw ExportError("the model's forward takes " + std::to_string(expected) + " input" + (expected == 1 ? "" : "s") +
+                      ", got " + std::to_string(inputs.size()));
+  }
+  torch::jit::Inline(*graph);
+  TracedGraph traced{graph, {}, {}, {}, module_tree(module), scope_from_callstack};
+  inline_plain_attributes(*graph, module._ivalue());
+  torch::jit::RemoveTensorMutation(graph);
+  torch::jit::LowerSimpleTuples(graph);
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::UnrollConstantLoops(graph);
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+  reject_control_flow(*graph);
+  size_t outputs = type_by_running(graph, module._ivalue(), inputs);
+  for (size_t i = 0; i < outputs; ++i) traced.output_names.push_back(outputs == 1 ? "output" : "output_" + std::to_string(i));
+  for (const auto& [value, attribute] : attributes(*graph, module._ivalue())) {
+    if (attribute.second.isTensor()) traced.parameters[value] = Parameter{attribute.first, attribute.second.toTensor().detach()};
+  }
+
+  std::vector<std::string> names = input_names(*graph);
+  for (size_t i = 0; i < inputs.size(); ++i) traced.inputs.push_back(GraphInput{graph->inputs()[i + 1], names[i], inputs[i]});
+  return traced;
+}
+
+}  // namespace htp::exporter
