@@ -22,19 +22,6 @@ std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
-// The module path of the module that ran `node`, from its inlined call stack.
-std::string scope_from_callstack(const Node* node) {
-  auto callstack = node->callstack();
-  if (!callstack) return "";
-  std::string scope;
-  for (const auto& entry : (*callstack)->vec()) {
-    const auto& info = std::get<torch::jit::kModuleInstanceInfo>(entry);
-    if (!info || info->instance_name().empty()) continue;
-    scope += (scope.empty() ? "" : ".") + info->instance_name();
-  }
-  return scope;
-}
-
 std::string class_name(const torch::jit::Module& module) {
   return module.type()->name() ? module.type()->name()->name() : "Module";
 }
@@ -47,11 +34,62 @@ tagging::ModuleTree module_tree(const torch::jit::Module& root) {
   return tree;
 }
 
+bool is_container(const torch::jit::Module& module) {
+  std::string name = class_name(module);
+  return name == "ModuleList" || name == "ModuleDict";
+}
+
+// Module paths from inlined call stacks. A stack entry names the called module relative to its
+// caller's module, but ModuleList / ModuleDict never run themselves, so their names are missing
+// from the stack: `blocks.0` appears as just `0`. Such entries are found among the caller's
+// container descendants, told apart by the module's class type.
+class CallstackScopes {
+ public:
+  explicit CallstackScopes(const torch::jit::Module& root) {
+    for (const auto& item : root.named_modules()) modules_.emplace(item.name, item.value);
+  }
+
+  std::string operator()(const Node* node) const {
+    auto callstack = node->callstack();
+    if (!callstack) return "";
+    std::string scope;
+    for (const auto& entry : (*callstack)->vec()) {
+      const auto& info = std::get<torch::jit::kModuleInstanceInfo>(entry);
+      if (info && !info->instance_name().empty()) scope = resolve(scope, *info);
+    }
+    return scope;
+  }
+
+ private:
+  static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
+
+  std::string resolve(const std::string& caller, const torch::jit::ModuleInstanceInfo& info) const {
+    if (info.instance_name() == "SELF") return caller;  // a method of the calling module itself
+    std::string direct = join(caller, info.instance_name());
+    if (modules_.count(direct)) return direct;
+    std::vector<std::string> containers;
+    for (const auto& child : modules_.at(caller).named_children()) {
+      if (is_container(child.value)) containers.push_back(join(caller, child.name));
+    }
+    for (size_t i = 0; i < containers.size(); ++i) {  // breadth first through nested containers
+      std::string candidate = join(containers[i], info.instance_name());
+      auto it = modules_.find(candidate);
+      if (it != modules_.end() && it->second.type() == info.class_type()) return candidate;
+      for (const auto& child : modules_.at(containers[i]).named_children()) {
+        if (is_container(child.value)) containers.push_back(join(containers[i], child.name));
+      }
+    }
+    throw ExportError("cannot place module instance '" + info.instance_name() + "' called from '" + caller + "' in the module tree");
+  }
+
+  std::unordered_map<std::string, torch::jit::Module> modules_;
+};
+
 // Every prim::GetAttr chain rooted at `self`, by result value: its dotted path (for tensors,
 // the state_dict key) and the attribute's value.
-std::unordered_map<const Value*, std::pair<std::string, c10::IValue>> attributes(const Graph& graph, const c10::IValue& self) {
-  std::unordered_map<const Value*, std::pair<std::string, c10::IValue>> found{{graph.inputs()[0], {"", self}}};
-  for (const Node* node : graph.nodes()) {
+std::unordered_map<Value*, std::pair<std::string, c10::IValue>> attributes(Graph& graph, const c10::IValue& self) {
+  std::unordered_map<Value*, std::pair<std::string, c10::IValue>> found{{graph.inputs()[0], {"", self}}};
+  for (Node* node : graph.nodes()) {
     if (node->kind() != c10::prim::GetAttr) continue;
     auto owner = found.find(node->input());
     if (owner == found.end() || !owner->second.second.isObject()) continue;
@@ -111,10 +149,10 @@ size_t type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue& s
   return outputs;
 }
 
-void reject_control_flow(const Graph& graph) {
+void reject_control_flow(const Graph& graph, const torch::jit::Module& module) {
   for (const Node* node : graph.nodes()) {
     if (node->blocks().empty()) continue;
-    std::string scope = scope_from_callstack(node);
+    std::string scope = CallstackScopes(module)(node);
     throw ExportError(std::string("data-dependent control flow is not supported: ") + node->kind().toQualString() +
                       " in module '" + (scope.empty() ? "<root>" : scope) + "' depends on the input values");
   }
@@ -169,19 +207,22 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
                       ", got " + std::to_string(inputs.size()));
   }
   torch::jit::Inline(*graph);
-  TracedGraph traced{graph, {}, {}, {}, module_tree(module), scope_from_callstack};
+  TracedGraph traced{graph, {}, {}, {}, module_tree(module), CallstackScopes(module)};
   inline_plain_attributes(*graph, module._ivalue());
+  torch::jit::RemoveListMutation(graph);
   torch::jit::RemoveTensorMutation(graph);
   torch::jit::LowerSimpleTuples(graph);
   torch::jit::ConstantPropagation(graph);
   torch::jit::UnrollConstantLoops(graph);
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
-  reject_control_flow(*graph);
+  reject_control_flow(*graph, module);
   size_t outputs = type_by_running(graph, module._ivalue(), inputs);
   for (size_t i = 0; i < outputs; ++i) traced.output_names.push_back(outputs == 1 ? "output" : "output_" + std::to_string(i));
   for (const auto& [value, attribute] : attributes(*graph, module._ivalue())) {
-    if (attribute.second.isTensor()) traced.parameters[value] = Parameter{attribute.first, attribute.second.toTensor().detach()};
+    if (!attribute.second.isTensor()) continue;
+    value->setType(c10::TensorType::create(attribute.second.toTensor()));  // also for `Tensor?` attributes
+    traced.parameters[value] = Parameter{attribute.first, attribute.second.toTensor().detach()};
   }
 
   std::vector<std::string> names = input_names(*graph);
