@@ -6,6 +6,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 namespace htp::exporter {
 
 int32_t onnx_dtype(at::ScalarType dtype) {
@@ -118,14 +120,20 @@ std::vector<std::string> ConversionContext::tensor_list(const torch::jit::Value*
   return names;
 }
 
-std::string ConversionContext::ints_tensor(const torch::jit::Value* value) {
-  if (auto known = constant(value)) return constant_ints(get_ints(value));
+std::string ConversionContext::ints_tensor(const torch::jit::Value* value,
+                                           const std::function<int64_t(int64_t)>& map_constant) {
+  auto mapped = [&](int64_t x) { return map_constant ? map_constant(x) : x; };
+  if (constant(value)) {
+    std::vector<int64_t> values = get_ints(value);
+    std::transform(values.begin(), values.end(), values.begin(), mapped);
+    return constant_ints(values);
+  }
   if (value->node()->kind() != c10::prim::ListConstruct) return tensor(value);
   std::vector<std::string> parts;
   std::string axes = constant_ints({0});
   for (const torch::jit::Value* element : list_elements(value)) {
-    auto known = constant(element);
-    parts.push_back(known ? constant_ints({get_int(element)}) : op("Unsqueeze", {tensor_as(element, at::kLong), axes}));
+    bool known = constant(element).has_value();
+    parts.push_back(known ? constant_ints({mapped(get_int(element))}) : op("Unsqueeze", {tensor_as(element, at::kLong), axes}));
   }
   return op("Concat", parts, {{"axis", int64_t{0}}});
 }
@@ -145,6 +153,9 @@ at::ScalarType ConversionContext::scalar_type(const torch::jit::Value* value) co
     case c10::TypeKind::IntType: return at::kLong;
     case c10::TypeKind::FloatType: return at::kDouble;
     case c10::TypeKind::BoolType: return at::kBool;
+    case c10::TypeKind::NumberType:  // aten::ScalarImplicit keeps its 0-d tensor's dtype
+      if (value->node()->kind() == c10::aten::ScalarImplicit) return scalar_type(value->node()->input(0));
+      [[fallthrough]];
     default: fail("dtype of %" + value->debugName() + " is unknown");
   }
 }
@@ -197,6 +208,9 @@ std::vector<std::string> ConversionContext::op(const std::string& type, const st
           } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
             proto->set_type(onnx::AttributeProto::INTS);
             for (int64_t x : v) proto->add_ints(x);
+          } else if constexpr (std::is_same_v<T, at::Tensor>) {
+            proto->set_type(onnx::AttributeProto::TENSOR);
+            to_tensor_proto(v, *proto->mutable_t());
           } else {
             proto->set_type(onnx::AttributeProto::FLOATS);
             for (float x : v) proto->add_floats(x);
@@ -214,13 +228,7 @@ std::string ConversionContext::op(const std::string& type, const std::vector<std
 }
 
 std::string ConversionContext::constant(const at::Tensor& value) {
-  std::string name = op("Constant", {});
-  onnx::NodeProto& node = *graph_.mutable_node(graph_.node_size() - 1);
-  onnx::AttributeProto* attr = node.add_attribute();
-  attr->set_name("value");
-  attr->set_type(onnx::AttributeProto::TENSOR);
-  to_tensor_proto(value, *attr->mutable_t());
-  return name;
+  return op("Constant", {}, {{"value", value}});
 }
 
 std::string ConversionContext::constant_ints(const std::vector<int64_t>& values) {
@@ -236,6 +244,7 @@ std::string ConversionContext::cast(const std::string& input, at::ScalarType dty
 }
 
 void ConversionContext::add_initializer(const std::string& name, const at::Tensor& value) {
+  if (!initializers_.insert(name).second) return;  // one parameter reached through several values
   onnx::TensorProto* proto = graph_.add_initializer();
   proto->set_name(name);
   to_tensor_proto(value, *proto);

@@ -5,9 +5,11 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -15,7 +17,7 @@ namespace htp::exporter {
 
 struct Attr {
   std::string name;
-  std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>> value;
+  std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>, at::Tensor> value;
 };
 
 class ConversionContext {
@@ -51,7 +53,8 @@ class ConversionContext {
   std::vector<std::string> tensor_list(const torch::jit::Value* value);
   // An int list (sizes, shapes) as a 1-D int64 tensor: constant, built from runtime ints
   // (aten::size results), or a Shape.
-  std::string ints_tensor(const torch::jit::Value* value);
+  // `map_constant` rewrites the constant elements (expand's -1 → 1).
+  std::string ints_tensor(const torch::jit::Value* value, const std::function<int64_t(int64_t)>& map_constant = {});
 
   // ---- types recorded by the trace
   at::ScalarType scalar_type(const torch::jit::Value* value) const;
@@ -87,6 +90,7 @@ class ConversionContext {
   };
   std::unordered_map<const torch::jit::Value*, PendingParameter> parameters_;
   std::unordered_map<std::string, size_t> name_counts_;
+  std::unordered_set<std::string> initializers_;
 };
 
 // ONNX TensorProto element type for an ATen dtype; throws for dtypes ONNX cannot hold.
