@@ -99,9 +99,24 @@ void softmax_like(ConversionContext& ctx, const Node* n, const std::string& onnx
   ctx.bind(n->output(), ctx.op(onnx_op, {ctx.tensor_as(n->input(0), dtype)}, {{"axis", axis}}));
 }
 
+// aten::prelu(self, weight): one slope per channel (dim 1); ONNX broadcasts the slope from the
+// last dim, so it is shaped (C, 1, ..., 1).
+void prelu(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::string slope = ctx.tensor_as(n->input(1), dtype);
+  int64_t rank = ctx.rank(n->input(0));
+  if (rank >= 3) {
+    std::vector<int64_t> shape(static_cast<size_t>(rank - 1), 1);
+    shape[0] = -1;
+    slope = ctx.op("Reshape", {slope, ctx.constant_ints(shape)});
+  }
+  ctx.bind(n->output(), ctx.op("PRelu", {input_as_output(ctx, n), slope}));
+}
+
 }  // namespace
 
 void register_activation_ops(ConverterRegistry& r) {
+  r.add("aten::prelu", prelu);
   r.add("aten::relu", unary("Relu"));
   r.add("aten::sigmoid", unary("Sigmoid"));
   r.add("aten::tanh", unary("Tanh"));

@@ -92,9 +92,38 @@ void rsqrt(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Reciprocal", {ctx.op("Sqrt", {x})}));
 }
 
+// Python's remainder takes the divisor's sign: a - floor(a / b)·b; ONNX Mod (fmod=0) does that
+// for integers only.
+void remainder(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::string a = ctx.tensor_as(n->input(0), dtype), b = ctx.tensor_as(n->input(1), dtype);
+  if (c10::isIntegralType(dtype, false)) return ctx.bind(n->output(), ctx.op("Mod", {a, b}));
+  std::string floored = ctx.op("Floor", {ctx.op("Div", {a, b})});
+  ctx.bind(n->output(), ctx.op("Sub", {a, ctx.op("Mul", {floored, b})}));
+}
+
+void fmod(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  ctx.bind(n->output(), ctx.op("Mod", {ctx.tensor_as(n->input(0), dtype), ctx.tensor_as(n->input(1), dtype)}, {{"fmod", int64_t{1}}}));
+}
+
+void square(ConversionContext& ctx, const Node* n) {
+  std::string x = ctx.tensor_as(n->input(0), ctx.scalar_type(n->output()));
+  ctx.bind(n->output(), ctx.op("Mul", {x, x}));
+}
+
 }  // namespace
 
 void register_elementwise_ops(ConverterRegistry& r) {
+  r.add("aten::remainder", remainder);
+  r.add("aten::fmod", fmod);
+  r.add("aten::square", square);
+  r.add("aten::bitwise_and", logical("And"));
+  r.add("aten::bitwise_or", logical("Or"));
+  r.add("aten::bitwise_xor", logical("Xor"));
+  r.add("aten::bitwise_not", logical("Not"));
+  r.add("aten::__and__", logical("And"));
+  r.add("aten::__or__", logical("Or"));
   r.add("aten::add", arithmetic("Add"));
   r.add("aten::sub", arithmetic("Sub"));
   r.add("aten::mul", arithmetic("Mul"));

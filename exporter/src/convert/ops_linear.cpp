@@ -36,9 +36,31 @@ void matmul(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("MatMul", {ctx.tensor_as(n->input(0), dtype), ctx.tensor_as(n->input(1), dtype)}));
 }
 
+// aten::baddbmm(input, batch1, batch2, beta, alpha) = beta·input + alpha·(batch1 @ batch2)
+void baddbmm(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::string product = ctx.op("MatMul", {ctx.tensor_as(n->input(1), dtype), ctx.tensor_as(n->input(2), dtype)});
+  std::string input = ctx.tensor_as(n->input(0), dtype);
+  double beta = ctx.get_double(n->input(3)), alpha = ctx.get_double(n->input(4));
+  if (alpha != 1.0) product = ctx.op("Mul", {product, ctx.scalar(alpha, dtype)});
+  if (beta == 0.0) return ctx.bind(n->output(), product);
+  if (beta != 1.0) input = ctx.op("Mul", {input, ctx.scalar(beta, dtype)});
+  ctx.bind(n->output(), ctx.op("Add", {input, product}));
+}
+
+// aten::einsum(equation, tensors, path?)
+void einsum(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::vector<std::string> inputs;
+  for (const auto* v : ctx.list_elements(n->input(1))) inputs.push_back(ctx.tensor_as(v, dtype));
+  ctx.bind(n->output(), ctx.op("Einsum", inputs, {{"equation", ctx.constant(n->input(0))->toStringRef()}}));
+}
+
 }  // namespace
 
 void register_linear_ops(ConverterRegistry& r) {
+  r.add("aten::baddbmm", baddbmm);
+  r.add("aten::einsum", einsum);
   r.add("aten::linear", linear);
   r.add("aten::addmm", addmm);
   r.add("aten::matmul", matmul);

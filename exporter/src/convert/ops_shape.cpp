@@ -26,7 +26,7 @@ void cast_to_output(ConversionContext& ctx, const Node* n) {
 }
 
 void reshape(ConversionContext& ctx, const Node* n) {
-  ctx.bind(n->output(), ctx.op("Reshape", {ctx.tensor(n->input(0)), ctx.constant_ints(ctx.get_ints(n->input(1)))}));
+  ctx.bind(n->output(), ctx.op("Reshape", {ctx.tensor(n->input(0)), ctx.ints_tensor(n->input(1))}));
 }
 
 // aten::flatten(input, start_dim, end_dim)
@@ -126,9 +126,31 @@ void stack(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Concat", inputs, {{"axis", axis}}));
 }
 
+// aten::view_as / reshape_as(self, other)
+void reshape_as(ConversionContext& ctx, const Node* n) {
+  ctx.bind(n->output(), ctx.op("Reshape", {ctx.tensor(n->input(0)), ctx.op("Shape", {ctx.tensor(n->input(1))})}));
+}
+
+// aten::unflatten(self, dim, sizes): the dims around `dim` are kept from the input's shape.
+void unflatten(ConversionContext& ctx, const Node* n) {
+  int64_t rank = ctx.rank(n->input(0));
+  int64_t dim = normalize_dim(ctx, ctx.get_int(n->input(1)), rank);
+  std::string x = ctx.tensor(n->input(0));
+  std::string shape = ctx.op("Shape", {x});
+  std::string before = ctx.op("Slice", {shape, ctx.constant_ints({0}), ctx.constant_ints({dim})});
+  std::string after = ctx.op("Slice", {shape, ctx.constant_ints({dim + 1}), ctx.constant_ints({rank})});
+  std::string target = ctx.op("Concat", {before, ctx.ints_tensor(n->input(2)), after}, {{"axis", int64_t{0}}});
+  ctx.bind(n->output(), ctx.op("Reshape", {x, target}));
+}
+
 }  // namespace
 
 void register_shape_ops(ConverterRegistry& r) {
+  r.add("aten::view_as", reshape_as);
+  r.add("aten::reshape_as", reshape_as);
+  r.add("aten::unflatten", unflatten);
+  r.add("aten::swapaxes", transpose);
+  r.add("aten::swapdims", transpose);
   for (const char* kind : {"aten::dropout", "aten::feature_dropout", "aten::alpha_dropout", "aten::feature_alpha_dropout"}) {
     r.add(kind, dropout);
   }

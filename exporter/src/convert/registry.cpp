@@ -7,11 +7,14 @@ const ConverterRegistry& ConverterRegistry::instance() {
     ConverterRegistry r;
     register_activation_ops(r);
     register_convolution_ops(r);
+    register_creation_ops(r);
     register_elementwise_ops(r);
+    register_indexing_ops(r);
     register_linear_ops(r);
     register_normalization_ops(r);
     register_pooling_ops(r);
     register_reduction_ops(r);
+    register_resize_ops(r);
     register_scalar_ops(r);
     register_shape_ops(r);
     return r;

@@ -29,11 +29,14 @@ class ConverterRegistry {
 // One function per op family, each in its own ops_*.cpp.
 void register_activation_ops(ConverterRegistry& registry);
 void register_convolution_ops(ConverterRegistry& registry);
+void register_creation_ops(ConverterRegistry& registry);
 void register_elementwise_ops(ConverterRegistry& registry);
+void register_indexing_ops(ConverterRegistry& registry);
 void register_linear_ops(ConverterRegistry& registry);
 void register_normalization_ops(ConverterRegistry& registry);
 void register_pooling_ops(ConverterRegistry& registry);
 void register_reduction_ops(ConverterRegistry& registry);
+void register_resize_ops(ConverterRegistry& registry);
 void register_scalar_ops(ConverterRegistry& registry);
 void register_shape_ops(ConverterRegistry& registry);
 
