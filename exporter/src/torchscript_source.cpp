@@ -1,5 +1,7 @@
 #include "torchscript_source.h"
 
+#include "convert/convert.h"
+#include "fold_input_independent.h"
 #include "htp/exporter/errors.h"
 
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -115,10 +117,14 @@ void inline_plain_attributes(Graph& graph, const c10::IValue& self) {
   }
 }
 
+struct RunResult {
+  size_t outputs = 0;  // tensors the model returns
+  std::unordered_map<const Value*, at::Tensor> values;  // every tensor's value at the end of the run
+};
+
 // Runs the graph once with every tensor value as an extra output and records the concrete
-// dtype and shape of each: archives carry no shapes, and the converters need them. Returns how
-// many tensors the model outputs.
-size_t type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue& self, const std::vector<at::Tensor>& inputs) {
+// dtype and shape of each: archives carry no shapes, and the converters need them.
+RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue& self, const std::vector<at::Tensor>& inputs) {
   std::shared_ptr<Graph> probe = graph->copy();
   std::vector<Value*> typed;
   auto original = graph->nodes().begin();
@@ -139,14 +145,16 @@ size_t type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue& s
     throw ExportError("running the archive on the given inputs failed: " + first_line(e.what()));
   }
   for (size_t i = 0; i < inputs.size(); ++i) graph->inputs()[i + 1]->setType(c10::TensorType::create(inputs[i]));
+  RunResult result;
   size_t first = stack.size() - typed.size();
   for (size_t i = 0; i < typed.size(); ++i) {
     const c10::IValue& value = stack[first + i];
-    if (value.isTensor()) typed[i]->setType(c10::TensorType::create(value.toTensor()));
+    if (!value.isTensor()) continue;
+    typed[i]->setType(c10::TensorType::create(value.toTensor()));
+    result.values.emplace(typed[i], value.toTensor());
   }
-  size_t outputs = 0;
-  for (size_t i = 0; i < first; ++i) outputs += flatten_outputs(stack[i]).size();
-  return outputs;
+  for (size_t i = 0; i < first; ++i) result.outputs += flatten_outputs(stack[i]).size();
+  return result;
 }
 
 void reject_control_flow(const Graph& graph, const torch::jit::Module& module) {
@@ -207,7 +215,7 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
                       ", got " + std::to_string(inputs.size()));
   }
   torch::jit::Inline(*graph);
-  TracedGraph traced{graph, {}, {}, {}, module_tree(module), CallstackScopes(module)};
+  TracedGraph traced{graph, {}, {}, {}, module_tree(module), CallstackScopes(module), /*in_place_as_functional=*/false};
   inline_plain_attributes(*graph, module._ivalue());
   torch::jit::RemoveListMutation(graph);
   torch::jit::RemoveTensorMutation(graph);
@@ -217,7 +225,10 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
   reject_control_flow(*graph, module);
-  size_t outputs = type_by_running(graph, module._ivalue(), inputs);
+  RunResult run = type_by_running(graph, module._ivalue(), inputs);
+  fold_input_independent(*graph, 1, run.values, [](const Node* node) { return is_convertible(node, false); });
+  run.values.clear();
+  size_t outputs = run.outputs;
   for (size_t i = 0; i < outputs; ++i) traced.output_names.push_back(outputs == 1 ? "output" : "output_" + std::to_string(i));
   for (const auto& [value, attribute] : attributes(*graph, module._ivalue())) {
     if (!attribute.second.isTensor()) continue;

@@ -34,6 +34,8 @@ struct TracedGraph {
   tagging::ModuleTree modules;
   // Module path of the module that ran a node ("" for the root).
   std::function<std::string(const torch::jit::Node*)> scope_of;
+  // True for C++ traces, whose tracer rebinds every value an in-place op mutates.
+  bool in_place_as_functional = true;
 };
 
 }  // namespace htp::exporter

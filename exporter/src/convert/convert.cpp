@@ -21,9 +21,8 @@ bool is_structural(const Node* node) {
 void check_supported(const TracedGraph& traced) {
   std::vector<UnsupportedOp> missing;
   std::set<std::pair<std::string, std::string>> seen;
-  const auto& registry = ConverterRegistry::instance();
   for (const Node* node : traced.graph->nodes()) {
-    if (is_structural(node) || registry.find(node->kind().toQualString())) continue;
+    if (is_convertible(node, traced.in_place_as_functional)) continue;
     UnsupportedOp op{node->kind().toQualString(), traced.scope_of(node)};
     if (seen.emplace(op.op, op.scope).second) missing.push_back(std::move(op));
   }
@@ -87,6 +86,10 @@ void convert_outputs(ConversionContext& ctx, const TracedGraph& traced, onnx::Gr
 
 }  // namespace
 
+bool is_convertible(const torch::jit::Node* node, bool in_place_as_functional) {
+  return is_structural(node) || ConverterRegistry::instance().find(node->kind().toQualString(), in_place_as_functional);
+}
+
 onnx::ModelProto convert_to_onnx(const TracedGraph& traced) {
   check_supported(traced);
   onnx::ModelProto model;
@@ -112,7 +115,7 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced) {
       continue;
     }
     ctx.begin_node(node, traced.scope_of(node));
-    (*registry.find(node->kind().toQualString()))(ctx, node);
+    (*registry.find(node->kind().toQualString(), traced.in_place_as_functional))(ctx, node);
   }
   convert_outputs(ctx, traced, graph);
   return model;

@@ -9,6 +9,9 @@ namespace htp::exporter {
 
 inline constexpr int64_t kOpsetVersion = 17;
 
+// Whether the converter handles `node`: structural prim nodes and ops with a converter.
+bool is_convertible(const torch::jit::Node* node, bool in_place_as_functional);
+
 // Precondition: `traced.graph` is a flat graph (no blocks) of aten and prim nodes.
 // Postcondition: an ONNX model whose every node carries the `htp.scope` of the aten node it came
 // from, whose initializers are the used parameters under their state_dict names, and whose

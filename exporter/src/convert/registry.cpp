@@ -26,10 +26,13 @@ void ConverterRegistry::add(const std::string& kind, Converter converter) {
   converters_[kind] = std::move(converter);
 }
 
-const Converter* ConverterRegistry::find(const std::string& kind) const {
+bool is_in_place(const std::string& kind) {
+  return kind.size() > 1 && kind.back() == '_' && kind[kind.size() - 2] != '_';
+}
+
+const Converter* ConverterRegistry::find(const std::string& kind, bool in_place_as_functional) const {
   if (auto it = converters_.find(kind); it != converters_.end()) return &it->second;
-  bool in_place = kind.size() > 1 && kind.back() == '_' && kind[kind.size() - 2] != '_';
-  if (in_place) {
+  if (in_place_as_functional && is_in_place(kind)) {
     if (auto it = converters_.find(kind.substr(0, kind.size() - 1)); it != converters_.end()) return &it->second;
   }
   return nullptr;

@@ -18,9 +18,11 @@ class ConverterRegistry {
   static const ConverterRegistry& instance();
 
   void add(const std::string& kind, Converter converter);
-  // The converter for `kind`; an in-place variant ("aten::relu_") uses its functional one,
-  // which is exact in a trace because the tracer rebinds the mutated value. nullptr if none.
-  const Converter* find(const std::string& kind) const;
+  // The converter for `kind`, nullptr if none. With `in_place_as_functional`, an in-place
+  // variant ("aten::relu_") uses its functional one: exact in a C++ trace, where the tracer
+  // rebinds the mutated value, but not in an archive, where in-place ops left after mutation
+  // removal write through views.
+  const Converter* find(const std::string& kind, bool in_place_as_functional) const;
 
  private:
   std::unordered_map<std::string, Converter> converters_;
@@ -39,6 +41,8 @@ void register_reduction_ops(ConverterRegistry& registry);
 void register_resize_ops(ConverterRegistry& registry);
 void register_scalar_ops(ConverterRegistry& registry);
 void register_shape_ops(ConverterRegistry& registry);
+
+bool is_in_place(const std::string& kind);
 
 // Normalizes a possibly negative dimension index against `rank`.
 int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank);

@@ -1,0 +1,91 @@
+#include "fold_input_independent.h"
+
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include <unordered_set>
+
+namespace htp::exporter {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+// Ops whose result depends on their inputs' sizes or dtypes only, never on the values.
+bool reads_shape_only(const Node* node) {
+  static const std::unordered_set<std::string> kShapeOnly = {
+      "aten::size",       "aten::dim",       "aten::numel",   "aten::len",       "prim::dtype",
+      "prim::device",     "aten::zeros_like", "aten::ones_like", "aten::empty_like", "aten::new_zeros",
+      "aten::new_ones",   "aten::new_empty"};
+  return kShapeOnly.count(node->kind().toQualString()) != 0;
+}
+
+// The first input when the op writes to it (schema `Tensor(a!) self`).
+bool writes_first_input(const Node* node) {
+  const c10::FunctionSchema* schema = node->maybeSchema();
+  if (!schema || schema->arguments().empty()) return false;
+  const auto* alias = schema->arguments()[0].alias_info();
+  return alias && alias->isWrite();
+}
+
+// The tensor a view chain starts from: writes through a view change its base.
+Value* view_base(Value* value) {
+  for (;;) {
+    const c10::FunctionSchema* schema = value->node()->maybeSchema();
+    if (!schema || schema->returns().empty() || schema->arguments().empty()) return value;
+    const auto* returned = schema->returns()[0].alias_info();
+    const auto* argument = schema->arguments()[0].alias_info();
+    if (!returned || !argument || returned->isWrite() || returned->beforeSets() != argument->beforeSets()) return value;
+    value = value->node()->input(0);
+  }
+}
+
+}  // namespace
+
+void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
+                            const std::unordered_map<const Value*, at::Tensor>& runtime,
+                            const std::function<bool(const Node*)>& convertible) {
+  std::unordered_set<const Value*> dependent;  // contents depend on the input data
+  std::unordered_set<const Value*> tainted;    // computed by something ONNX cannot express
+  for (size_t i = first_model_input; i < graph.inputs().size(); ++i) dependent.insert(graph.inputs()[i]);
+  for (Node* node : graph.nodes()) {
+    bool any_dependent = false, any_tainted = !convertible(node);
+    for (const Value* input : node->inputs()) {
+      any_dependent |= dependent.count(input) != 0;
+      any_tainted |= tainted.count(input) != 0;
+    }
+    any_dependent &= !reads_shape_only(node);
+    for (const Value* output : node->outputs()) {
+      if (any_dependent) dependent.insert(output);
+      if (any_tainted) tainted.insert(output);
+    }
+    if (writes_first_input(node)) {
+      Value* base = view_base(node->input(0));
+      if (any_dependent) dependent.insert(base);
+      tainted.insert(base);
+    }
+  }
+  std::vector<Value*> foldable;
+  for (Node* node : graph.nodes()) {
+    for (Value* output : node->outputs()) {
+      if (tainted.count(output) && !dependent.count(output) && runtime.count(output)) foldable.push_back(output);
+    }
+  }
+  for (Value* value : foldable) {
+    std::vector<torch::jit::Use> outside;  // readers that are themselves converted
+    for (const auto& use : value->uses()) {
+      bool reader_folds = use.user->kind() == c10::prim::Return ? false
+                          : std::all_of(use.user->outputs().begin(), use.user->outputs().end(), [&](const Value* out) {
+                              return tainted.count(out) && !dependent.count(out);
+                            });
+      if (!reader_folds) outside.push_back(use);
+    }
+    if (outside.empty()) continue;
+    torch::jit::WithInsertPoint guard(graph.return_node());
+    Value* constant = graph.insertConstant(runtime.at(value).clone());
+    constant->node()->moveBefore(graph.nodes().front());
+    for (const auto& use : outside) use.user->replaceInput(use.offset, constant);
+  }
+  torch::jit::EliminateDeadCode(graph.block(), /*recurse=*/true, torch::jit::DCESideEffectPolicy::ALLOW_DELETING_NODES_WITH_SIDE_EFFECTS);
+}
+
+}  // namespace htp::exporter
