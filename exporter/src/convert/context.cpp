@@ -113,6 +113,11 @@ std::vector<const torch::jit::Value*> ConversionContext::list_elements(const tor
   return {producer->inputs().begin(), producer->inputs().end()};
 }
 
+size_t ConversionContext::list_length(const torch::jit::Value* value) const {
+  if (auto known = constant(value); known && known->isList()) return known->toListRef().size();
+  return list_elements(value).size();
+}
+
 std::vector<std::string> ConversionContext::tensor_list(const torch::jit::Value* value) {
   if (auto it = lists_.find(value); it != lists_.end()) return it->second;
   std::vector<std::string> names;

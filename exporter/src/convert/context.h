@@ -47,6 +47,8 @@ class ConversionContext {
   std::vector<int64_t> get_ints(const torch::jit::Value* value) const;
   // The elements of a list built by prim::ListConstruct (tensor lists for cat, stack, ...).
   std::vector<const torch::jit::Value*> list_elements(const torch::jit::Value* value) const;
+  // The static length of a list: constant or built by prim::ListConstruct.
+  size_t list_length(const torch::jit::Value* value) const;
   // A list of tensors as ONNX names: a prim::ListConstruct's elements, or what a list-producing
   // converter (split, chunk, unbind) bound with bind_list.
   void bind_list(const torch::jit::Value* value, std::vector<std::string> names) { lists_[value] = std::move(names); }

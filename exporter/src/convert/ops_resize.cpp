@@ -49,17 +49,19 @@ void upsample_linear(ConversionContext& ctx, const Node* n) {
 }
 
 // torch lists pads from the last dim backwards, (begin, end) per dim; ONNX wants all begins then
-// all ends, for every dim.
+// all ends, for every dim. The torch list may be built at run time, so the reordering is a
+// Gather from it, with one zero appended for the dims torch leaves unpadded.
 std::string onnx_pads(ConversionContext& ctx, const Node* n, const Value* pad) {
-  std::vector<int64_t> torch_pads = ctx.get_ints(pad);
   int64_t rank = ctx.rank(n->input(0));
-  std::vector<int64_t> pads(static_cast<size_t>(2 * rank), 0);
-  for (size_t i = 0; i + 1 < torch_pads.size() && i / 2 < static_cast<size_t>(rank); i += 2) {
-    size_t dim = static_cast<size_t>(rank) - 1 - i / 2;
-    pads[dim] = torch_pads[i];
-    pads[dim + static_cast<size_t>(rank)] = torch_pads[i + 1];
+  int64_t given = static_cast<int64_t>(ctx.list_length(pad));
+  std::vector<int64_t> order(static_cast<size_t>(2 * rank), given);  // `given` indexes the zero
+  for (int64_t i = 0; i + 1 < given && i / 2 < rank; i += 2) {
+    int64_t dim = rank - 1 - i / 2;
+    order[static_cast<size_t>(dim)] = i;
+    order[static_cast<size_t>(dim + rank)] = i + 1;
   }
-  return ctx.constant_ints(pads);
+  std::string padded = ctx.op("Concat", {ctx.ints_tensor(pad), ctx.constant_ints({0})}, {{"axis", int64_t{0}}});
+  return ctx.op("Gather", {padded, ctx.constant_ints(order)}, {{"axis", int64_t{0}}});
 }
 
 void pad_with(ConversionContext& ctx, const Node* n, const Value* pad, const std::string& mode, const Value* value) {

@@ -16,7 +16,10 @@ void pass_through(ConversionContext& ctx, const Node* n) {
 
 // aten::dropout / feature_dropout / alpha_dropout(input, p, train)
 void dropout(ConversionContext& ctx, const Node* n) {
-  if (ctx.get_bool(n->input(2))) ctx.fail("dropout in training mode; export the model in eval mode");
+  // p = 0 is the identity even in training mode (torchvision's Swin calls F.dropout that way).
+  if (ctx.get_bool(n->input(2)) && ctx.get_double(n->input(1)) != 0.0) {
+    ctx.fail("dropout in training mode; export the model in eval mode");
+  }
   pass_through(ctx, n);
 }
 
