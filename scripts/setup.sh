@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ccache libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
-          nlohmann-json3-dev libcli11-dev libspdlog-dev googletest libgtest-dev)
+          nlohmann-json3-dev libcli11-dev libspdlog-dev googletest libgtest-dev
+          # test fixtures only: the torchvision family is traced at test time, never used by htp-export
+          python3-torchvision)
 # A machine may bring its own node and npm; Debian's are installed only when there are none.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
