@@ -70,6 +70,7 @@ void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
       if (tainted.count(output) && !dependent.count(output) && runtime.count(output)) foldable.push_back(output);
     }
   }
+  bool folded = false;
   for (Value* value : foldable) {
     std::vector<torch::jit::Use> outside;  // readers that are themselves converted
     for (const auto& use : value->uses()) {
@@ -84,8 +85,10 @@ void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
     Value* constant = graph.insertConstant(runtime.at(value).clone());
     constant->node()->moveBefore(graph.nodes().front());
     for (const auto& use : outside) use.user->replaceInput(use.offset, constant);
+    folded = true;
   }
-  torch::jit::EliminateDeadCode(graph.block(), /*recurse=*/true, torch::jit::DCESideEffectPolicy::ALLOW_DELETING_NODES_WITH_SIDE_EFFECTS);
+  // The default policy keeps writes to live values; the folded regions are no longer read.
+  if (folded) torch::jit::EliminateDeadCode(graph.block());
 }
 
 }  // namespace htp::exporter

@@ -154,7 +154,9 @@ void register_shape_ops(ConverterRegistry& r) {
   r.add("aten::unflatten", unflatten);
   r.add("aten::swapaxes", transpose);
   r.add("aten::swapdims", transpose);
-  for (const char* kind : {"aten::dropout", "aten::feature_dropout", "aten::alpha_dropout", "aten::feature_alpha_dropout"}) {
+  // The in-place forms are registered too: in eval mode they write nothing, even through a view.
+  for (const char* kind : {"aten::dropout", "aten::feature_dropout", "aten::alpha_dropout", "aten::feature_alpha_dropout",
+                           "aten::dropout_", "aten::feature_dropout_", "aten::alpha_dropout_", "aten::feature_alpha_dropout_"}) {
     r.add(kind, dropout);
   }
   for (const char* kind : {"aten::contiguous", "aten::clone", "aten::detach"}) r.add(kind, pass_through);
