@@ -2,6 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import ort from 'onnxruntime-node';
 import { readOnnx } from './onnx_reader.mjs';
 import { readNpy } from './npy.mjs';
@@ -10,10 +11,10 @@ export const CLI = process.env.HTP_EXPORT;
 export const SOURCE_DIR = process.env.HTP_SOURCE_DIR;
 export const WORK_DIR = process.env.HTP_WORK_DIR;
 
-// Runs htp-export; returns { status, stdout, stderr }.
+// Runs htp-export; returns { status, signal, stdout, stderr }.
 export function runCli(args) {
   const result = spawnSync(CLI, args, { encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
 export function exportOrThrow(args) {
@@ -27,11 +28,19 @@ function numbered(dir, prefix) {
 }
 
 // Runs the model in ONNX Runtime (graph optimizations off) on in_K.npy and returns, per output,
-// max|ort − ref| and the DESIGN.md tolerance 1e-4·max(1, max|ref|) (0 for integer outputs).
+// max|ort − ref| and the DESIGN.md tolerance 1e-4·max(1, max|ref|) (0 for integer and bool outputs,
+// which are compared exactly, int64 as BigInt), whether the shape and the dtype match the reference.
+// Throws when the model's input or output count differs from the .npy files.
 export async function compareWithReference(modelPath, ioDir) {
   const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'disabled' });
   const inputs = numbered(ioDir, 'in_');
   const refs = numbered(ioDir, 'ref_');
+  if (session.inputNames.length !== inputs.length) {
+    throw new Error(`model has ${session.inputNames.length} inputs (${session.inputNames}), ${ioDir} has ${inputs.length}`);
+  }
+  if (session.outputNames.length !== refs.length) {
+    throw new Error(`model has ${session.outputNames.length} outputs (${session.outputNames}), ${ioDir} has ${refs.length} references`);
+  }
   const feeds = {};
   session.inputNames.forEach((name, i) => { feeds[name] = new ort.Tensor(inputs[i].dtype, inputs[i].data, inputs[i].shape); });
   const results = await session.run(feeds);
@@ -39,16 +48,25 @@ export async function compareWithReference(modelPath, ioDir) {
     const got = results[name];
     const ref = refs[i];
     const integer = !ref.dtype.startsWith('float');
+    const shapeMatches = JSON.stringify(got.dims) === JSON.stringify(ref.shape) && got.data.length === ref.data.length;
     let maxDiff = 0;
     let maxRef = 0;
     for (let k = 0; k < ref.data.length; k++) {
+      if (typeof ref.data[k] === 'bigint') {
+        const g = got.data[k];
+        const diff = typeof g === 'bigint' ? ref.data[k] - g : NaN;
+        maxDiff = Math.max(maxDiff, diff === 0n ? 0 : Math.abs(Number(diff)) || NaN);
+        maxRef = Math.max(maxRef, Math.abs(Number(ref.data[k])));
+        continue;
+      }
       const r = Number(ref.data[k]);
       maxDiff = Math.max(maxDiff, Math.abs(Number(got.data[k]) - r));
       maxRef = Math.max(maxRef, Math.abs(r));
     }
     return {
       name, maxDiff, maxRef, tolerance: integer ? 0 : 1e-4 * Math.max(1, maxRef),
-      shapeMatches: JSON.stringify(got.dims) === JSON.stringify(ref.shape) && got.data.length === ref.data.length,
+      shapeMatches, dtype: got.type, refDtype: ref.dtype, dtypeMatches: got.type === ref.dtype,
+      refShape: ref.shape, shape: got.dims,
     };
   });
 }
@@ -72,4 +90,59 @@ export function tagProblems(model, modules) {
     names.add(node.name);
   }
   return problems;
+}
+
+// The .npy files `prefix`K.npy of a directory, in K order.
+export function npyPaths(dir, prefix = 'in_') {
+  return readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.npy'))
+    .sort((a, b) => parseInt(a.slice(prefix.length), 10) - parseInt(b.slice(prefix.length), 10))
+    .map((f) => join(dir, f));
+}
+
+// Problems of compareWithReference's results: shape, dtype and tolerance, one line per output.
+export function numericProblems(outputs) {
+  const problems = [];
+  for (const out of outputs) {
+    if (!out.shapeMatches) problems.push(`${out.name}: shape [${out.shape}], expected [${out.refShape}]`);
+    if (!out.dtypeMatches) problems.push(`${out.name}: dtype ${out.dtype}, expected ${out.refDtype}`);
+    else if (!(out.maxDiff <= out.tolerance)) problems.push(`${out.name}: max|ort-ref| = ${out.maxDiff} > ${out.tolerance}`);
+  }
+  return problems;
+}
+
+// Exports a TorchScript archive with its in_K.npy inputs, then checks the written file as node:test
+// subtests of `t`: ONNX Runtime against ref_K.npy, tags against modules.json (the module tree of the
+// original nn.Module), and the model's htp.modules. Returns { nodes, seconds, failed } where failed
+// counts the failing subtests.
+export async function checkTorchScriptExport(t, { archive, ioDir, outPath }) {
+  const args = ['--torchscript', archive, ...npyPaths(ioDir).flatMap((f) => ['--input', f]), '--out', outPath, '-q'];
+  const started = performance.now();
+  const result = runCli(args);
+  const seconds = (performance.now() - started) / 1000;
+  if (result.status !== 0) {
+    throw new Error(`htp-export exited with ${result.status ?? result.signal}: ${result.stderr.trim()}`);
+  }
+  const classOf = new Map(JSON.parse(readFileSync(join(ioDir, 'modules.json'), 'utf8')).modules);
+  const model = readModel(outPath);
+  let failed = 0;
+  const check = (name, fn) => t.test(name, async () => {
+    try { await fn(); } catch (error) { failed += 1; throw error; }
+  });
+  await check('ONNX Runtime reproduces PyTorch', async () => {
+    const outputs = await compareWithReference(outPath, ioDir);
+    assert.deepEqual(numericProblems(outputs), []);
+  });
+  await check('every node is tagged with one of the archive\'s modules', () => {
+    assert.equal(model.irVersion, 10);
+    const problems = tagProblems(model, classOf);
+    assert.deepEqual(problems.slice(0, 20), [], `${problems.length} problems`);
+  });
+  await check('htp.modules lists the archive\'s module tree with Python class names', () => {
+    const modules = JSON.parse(model.metadata['htp.modules']);
+    assert.deepEqual(Object.keys(modules).sort(), [...classOf.keys()].sort());
+    const wrong = Object.entries(modules).filter(([scope, info]) => info.class !== classOf.get(scope))
+      .map(([scope, info]) => `${scope}: ${info.class}, expected ${classOf.get(scope)}`);
+    assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} wrong classes`);
+  });
+  return { nodes: model.nodes.length, seconds, failed };
 }
