@@ -24,6 +24,21 @@ std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
+// The interpreter's message opens with a generic line and a Python-style traceback; the line
+// that says what went wrong ("RuntimeError: expected scalar type ...") comes last.
+std::string interpreter_error(const std::string& text) {
+  std::string best = first_line(text);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (auto at = line.find("Error: "); at != std::string::npos && at + 7 < line.size()) best = line.substr(at + 7);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return best;
+}
+
 std::string class_name(const torch::jit::Module& module) {
   return module.type()->name() ? module.type()->name()->name() : "Module";
 }
@@ -142,7 +157,7 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
     torch::jit::Code code(probe, "htp_probe");
     torch::jit::InterpreterState(code).run(stack);
   } catch (const std::exception& e) {
-    throw ExportError("running the archive on the given inputs failed: " + first_line(e.what()));
+    throw ExportError("running the archive on the given inputs failed: " + interpreter_error(e.what()));
   }
   for (size_t i = 0; i < inputs.size(); ++i) graph->inputs()[i + 1]->setType(c10::TensorType::create(inputs[i]));
   RunResult result;
