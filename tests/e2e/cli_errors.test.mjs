@@ -3,35 +3,16 @@
 // Also the informational actions --list-models and --help.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { WORK_DIR, runCli } from './lib/checks.mjs';
+import { WORK_DIR, runCli, caseDir as caseDirIn, expectFailure } from './lib/checks.mjs';
 import { zeroSafetensors } from './lib/safetensors.mjs';
 
 const MODELS = ['resnet18', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0'];
 const root = join(WORK_DIR, 'cli_errors');
 rmSync(root, { recursive: true, force: true });
 
-// A fresh directory per case, holding only the given input files.
-function caseDir(name, files = {}) {
-  const dir = join(root, name);
-  mkdirSync(dir, { recursive: true });
-  for (const [file, bytes] of Object.entries(files)) writeFileSync(join(dir, file), bytes);
-  return dir;
-}
-
-// Runs a failing command; returns the error message after the prefix.
-function expectFailure(args, dir, inputs = []) {
-  const result = runCli(['-q', ...args]);
-  assert.notEqual(result.status, 0, `exit status 0; stdout: ${result.stdout}`);
-  assert.equal(result.status === null, false, `killed by a signal; stderr: ${result.stderr}`);
-  const lines = result.stderr.split('\n').filter((line) => line !== '');
-  assert.equal(lines.length, 1, `stderr must be one line, got:\n${result.stderr}`);
-  assert.ok(result.stderr.endsWith('\n'), 'stderr line must end with a newline');
-  assert.match(lines[0], /^htp-export: error: \S/);
-  if (dir) assert.deepEqual(readdirSync(dir).sort(), [...inputs].sort(), `files left in ${dir}`);
-  return lines[0].slice('htp-export: error: '.length);
-}
+const caseDir = (name, files) => caseDirIn(root, name, files);
 
 test('unknown model: lists the known ones', () => {
   const dir = caseDir('unknown_model');

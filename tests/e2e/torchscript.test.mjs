@@ -5,10 +5,10 @@
 // inputs, fail with one line on stderr naming what is wrong, and leave no file behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { WORK_DIR, SOURCE_DIR, runCli, npyPaths, checkTorchScriptExport } from './lib/checks.mjs';
+import { WORK_DIR, SOURCE_DIR, runCli, npyPaths, checkTorchScriptExport, caseDir as caseDirIn, expectFailure } from './lib/checks.mjs';
 import { readNpy } from './lib/npy.mjs';
 
 const FIXTURES = join(SOURCE_DIR, 'fixtures/torchscript');
@@ -22,26 +22,7 @@ const archiveOf = (name) => join(FIXTURES, `${name}.pt`);
 const ioDirOf = (name) => join(FIXTURES, name);
 const inputArgs = (files) => files.flatMap((f) => ['--input', f]);
 
-// A fresh directory per case, holding only the given files.
-function caseDir(name, files = {}) {
-  const dir = join(root, name);
-  mkdirSync(dir, { recursive: true });
-  for (const [file, bytes] of Object.entries(files)) writeFileSync(join(dir, file), bytes);
-  return dir;
-}
-
-// A failing run: non-zero exit (not a crash), one `htp-export: error: ...` line, no files left in
-// `dir` but the given inputs. Returns the message after the prefix.
-function expectFailure(args, dir, inputs = []) {
-  const result = runCli(['-q', ...args]);
-  assert.equal(result.signal, null, `killed by ${result.signal}; stderr: ${result.stderr}`);
-  assert.notEqual(result.status, 0, `exit status 0; stdout: ${result.stdout}`);
-  const lines = result.stderr.split('\n').filter((line) => line !== '');
-  assert.equal(lines.length, 1, `stderr must be one line, got:\n${result.stderr}`);
-  assert.match(lines[0], /^htp-export: error: \S/);
-  assert.deepEqual(readdirSync(dir).sort(), [...inputs].sort(), `files left in ${dir}`);
-  return lines[0].slice('htp-export: error: '.length);
-}
+const caseDir = (name, files) => caseDirIn(root, name, files);
 
 // `scope` as a whole dotted path: not part of a longer name or a deeper path.
 function namesScope(message, scope) {

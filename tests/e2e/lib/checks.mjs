@@ -1,5 +1,5 @@
 // Shared checks of an exported file: numerics in ONNX Runtime and tags read back from the file.
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -145,4 +145,26 @@ export async function checkTorchScriptExport(t, { archive, ioDir, outPath }) {
     assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} wrong classes`);
   });
   return { nodes: model.nodes.length, seconds, failed };
+}
+
+// A fresh directory `root/name` holding only the given files ({ name: bytes }).
+export function caseDir(root, name, files = {}) {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [file, bytes] of Object.entries(files)) writeFileSync(join(dir, file), bytes);
+  return dir;
+}
+
+// A failing run: non-zero exit (not a crash), exactly one `htp-export: error: ...` line on stderr,
+// and no files left in `dir` but the given inputs. Returns the message after the prefix.
+export function expectFailure(args, dir, inputs = []) {
+  const result = runCli(['-q', ...args]);
+  assert.equal(result.signal, null, `killed by ${result.signal}; stderr: ${result.stderr}`);
+  assert.notEqual(result.status, 0, `exit status 0; stdout: ${result.stdout}`);
+  const lines = result.stderr.split('\n').filter((line) => line !== '');
+  assert.equal(lines.length, 1, `stderr must be one line, got:\n${result.stderr}`);
+  assert.ok(result.stderr.endsWith('\n'), 'stderr line must end with a newline');
+  assert.match(lines[0], /^htp-export: error: \S/);
+  if (dir) assert.deepEqual(readdirSync(dir).sort(), [...inputs].sort(), `files left in ${dir}`);
+  return lines[0].slice('htp-export: error: '.length);
 }
