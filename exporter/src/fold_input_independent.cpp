@@ -87,8 +87,18 @@ void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
     for (const auto& use : outside) use.user->replaceInput(use.offset, constant);
     folded = true;
   }
-  // The default policy keeps writes to live values; the folded regions are no longer read.
-  if (folded) torch::jit::EliminateDeadCode(graph.block());
+  if (!folded) return;
+  // The folded regions are no longer read, but dead-code elimination keeps their in-place
+  // writes; remove them here, readers before the values they read.
+  std::vector<Node*> nodes(graph.nodes().begin(), graph.nodes().end());
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    Node* node = *it;
+    bool in_region = !node->outputs().empty() && std::all_of(node->outputs().begin(), node->outputs().end(), [&](const Value* out) {
+      return tainted.count(out) && !dependent.count(out) && !out->hasUses();
+    });
+    if (in_region) node->destroy();
+  }
+  torch::jit::EliminateDeadCode(graph.block());
 }
 
 }  // namespace htp::exporter
