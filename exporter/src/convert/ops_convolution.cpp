@@ -14,14 +14,6 @@ struct ConvArgs {
   const Value* groups;
 };
 
-// torch accepts one value for every spatial dim ("stride=2").
-std::vector<int64_t> per_dim(const ConversionContext& ctx, const Value* v, size_t spatial) {
-  std::vector<int64_t> values = ctx.get_ints(v);
-  if (values.size() == 1 && spatial > 1) values.assign(spatial, values[0]);
-  if (values.size() != spatial) ctx.fail("expected " + std::to_string(spatial) + " values per spatial dim");
-  return values;
-}
-
 void emit_conv(ConversionContext& ctx, const Node* n, const ConvArgs& a) {
   size_t spatial = static_cast<size_t>(ctx.rank(a.input) - 2);
   at::ScalarType dtype = ctx.scalar_type(n->output());
@@ -37,9 +29,7 @@ void emit_conv(ConversionContext& ctx, const Node* n, const ConvArgs& a) {
     // torch pads "same" with the extra element at the end, which is SAME_UPPER.
     attrs.push_back({"auto_pad", std::string(mode == "same" ? "SAME_UPPER" : "VALID")});
   } else {
-    std::vector<int64_t> pads = per_dim(ctx, a.padding, spatial);
-    pads.insert(pads.end(), pads.begin(), pads.end());
-    attrs.push_back({"pads", pads});
+    attrs.push_back({"pads", symmetric_pads(per_dim(ctx, a.padding, spatial))});
   }
   if (a.transposed) {
     if (a.output_padding) attrs.push_back({"output_padding", per_dim(ctx, a.output_padding, spatial)});

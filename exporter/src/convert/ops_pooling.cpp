@@ -9,18 +9,6 @@ namespace {
 using torch::jit::Node;
 using torch::jit::Value;
 
-std::vector<int64_t> per_dim(const ConversionContext& ctx, const Value* v, size_t spatial) {
-  std::vector<int64_t> values = ctx.get_ints(v);
-  if (values.size() == 1 && spatial > 1) values.assign(spatial, values[0]);
-  if (values.size() != spatial) ctx.fail("expected " + std::to_string(spatial) + " values per spatial dim");
-  return values;
-}
-
-std::vector<int64_t> symmetric(std::vector<int64_t> pads) {
-  pads.insert(pads.end(), pads.begin(), pads.end());
-  return pads;
-}
-
 // aten::max_poolNd(input, kernel_size, stride, padding, dilation, ceil_mode); an empty stride
 // means stride = kernel_size.
 void max_pool(ConversionContext& ctx, const Node* n) {
@@ -30,7 +18,7 @@ void max_pool(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(0), ctx.op("MaxPool", {ctx.tensor(n->input(0))},
                                 {{"kernel_shape", kernel},
                                  {"strides", stride},
-                                 {"pads", symmetric(per_dim(ctx, n->input(3), spatial))},
+                                 {"pads", symmetric_pads(per_dim(ctx, n->input(3), spatial))},
                                  {"dilations", per_dim(ctx, n->input(4), spatial)},
                                  {"ceil_mode", int64_t{ctx.get_bool(n->input(5))}}}));
 }
@@ -45,7 +33,7 @@ void avg_pool(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("AveragePool", {ctx.tensor(n->input(0))},
                                {{"kernel_shape", kernel},
                                 {"strides", stride},
-                                {"pads", symmetric(per_dim(ctx, n->input(3), spatial))},
+                                {"pads", symmetric_pads(per_dim(ctx, n->input(3), spatial))},
                                 {"ceil_mode", int64_t{ctx.get_bool(n->input(4))}},
                                 {"count_include_pad", int64_t{count_include_pad}}}));
 }

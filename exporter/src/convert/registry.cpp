@@ -38,6 +38,18 @@ const Converter* ConverterRegistry::find(const std::string& kind, bool in_place_
   return nullptr;
 }
 
+std::vector<int64_t> per_dim(const ConversionContext& ctx, const torch::jit::Value* v, size_t spatial) {
+  std::vector<int64_t> values = ctx.get_ints(v);
+  if (values.size() == 1 && spatial > 1) values.assign(spatial, values[0]);
+  if (values.size() != spatial) ctx.fail("expected " + std::to_string(spatial) + " values per spatial dim");
+  return values;
+}
+
+std::vector<int64_t> symmetric_pads(std::vector<int64_t> pads) {
+  pads.insert(pads.end(), pads.begin(), pads.end());
+  return pads;
+}
+
 int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank) {
   int64_t normalized = dim < 0 ? dim + rank : dim;
   if (normalized < 0 || normalized >= rank) {

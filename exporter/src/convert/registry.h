@@ -44,6 +44,12 @@ void register_shape_ops(ConverterRegistry& registry);
 
 bool is_in_place(const std::string& kind);
 
+// A per-spatial-dim int list argument (stride, padding, ...); torch accepts one value for all
+// dims ("stride=2").
+std::vector<int64_t> per_dim(const ConversionContext& ctx, const torch::jit::Value* v, size_t spatial);
+// ONNX pads (all begins, then all ends) from torch's symmetric per-dim padding.
+std::vector<int64_t> symmetric_pads(std::vector<int64_t> pads);
+
 // Normalizes a possibly negative dimension index against `rank`.
 int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank);
 
