@@ -1,11 +1,11 @@
 #include "htp/exporter/export.h"
 
 #include "convert/convert.h"
-#include "file_io.h"
+#include "htp/onnxio/file_io.h"
 #include "htp/exporter/errors.h"
 #include "htp/tagging/tagger.h"
 #include "npy.h"
-#include "onnx_writer.h"
+#include "htp/onnxio/onnx_file.h"
 #include "model_source.h"
 
 #include <ATen/ATen.h>
@@ -18,6 +18,9 @@
 #include <thread>
 
 namespace htp::exporter {
+using onnxio::write_file_atomically;
+using onnxio::check_writable_location;
+using onnxio::write_onnx_model;
 namespace {
 
 // The files an export has written; removed again unless the export completes, so a failed run

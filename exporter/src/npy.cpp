@@ -1,6 +1,6 @@
 #include "npy.h"
 
-#include "file_io.h"
+#include "htp/onnxio/file_io.h"
 #include "htp/exporter/errors.h"
 
 #include <ATen/ATen.h>
@@ -9,6 +9,8 @@
 #include <regex>
 
 namespace htp::exporter {
+using onnxio::read_file;
+using onnxio::write_file_atomically;
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";

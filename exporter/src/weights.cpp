@@ -1,6 +1,6 @@
 #include "weights.h"
 
-#include "file_io.h"
+#include "htp/onnxio/file_io.h"
 #include "htp/exporter/errors.h"
 
 #include <ATen/ATen.h>
@@ -10,6 +10,7 @@
 #include <cstring>
 
 namespace htp::exporter {
+using onnxio::read_file;
 namespace {
 
 at::ScalarType safetensors_dtype(const std::string& code, const std::string& path) {

@@ -2,7 +2,7 @@
 // initializer and graph I/O naming, and the structure a few converters emit. Numerics are
 // checked end to end in ONNX Runtime elsewhere.
 #include "convert/convert.h"
-#include "onnx_writer.h"
+#include "htp/onnxio/onnx_file.h"
 #include "trace_zoo.h"
 #include "traced_graph.h"
 
@@ -110,7 +110,7 @@ onnx::ModelProto convert_checked(const htp::zoo::ZooModel& model) {
   auto traced = htp::exporter::trace_zoo_model(model, example_inputs(model));
   onnx::ModelProto onnx_model = htp::exporter::convert_to_onnx(traced);
   htp::tagging::tag_model(onnx_model, traced.modules);
-  htp::exporter::check_onnx_model(onnx_model);
+  htp::onnxio::check_onnx_model(onnx_model);
   return onnx_model;
 }
 

@@ -3,6 +3,8 @@
 #include "htp/exporter/errors.h"
 #include "npy.h"
 
+#include "user_error.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -17,7 +19,6 @@
 namespace {
 
 namespace fs = std::filesystem;
-using htp::exporter::ExportError;
 using htp::exporter::read_npy;
 using htp::exporter::write_npy;
 
@@ -57,21 +58,6 @@ class NpyTest : public ::testing::Test {
 
   fs::path dir_;
 };
-
-template <typename Fn>
-std::string export_error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const ExportError& error) {
-    return error.what();
-  } catch (const std::exception& error) {
-    const std::string what = error.what();
-    ADD_FAILURE() << "expected ExportError, got another exception: " << what.substr(0, what.find('\n'));
-    return "";
-  }
-  ADD_FAILURE() << "expected ExportError, nothing was thrown";
-  return "";
-}
 
 TEST_F(NpyTest, RoundTripsEveryDtypeAndRank) {
   torch::manual_seed(3);
@@ -158,16 +144,16 @@ TEST_F(NpyTest, DamagedFilesAreNamed) {
   for (const auto& [name, bytes] : cases) {
     SCOPED_TRACE(name);
     const std::string file = write_raw(name, bytes);
-    const std::string message = export_error_of([&] { read_npy(file); });
+    const std::string message = user_error_of([&] { read_npy(file); });
     EXPECT_NE(message.find(file), std::string::npos) << message;
   }
   const std::string missing = path("missing.npy");
-  EXPECT_NE(export_error_of([&] { read_npy(missing); }).find(missing), std::string::npos);
+  EXPECT_NE(user_error_of([&] { read_npy(missing); }).find(missing), std::string::npos);
 }
 
 TEST_F(NpyTest, WriteIntoMissingDirectoryFailsWithoutFile) {
   const std::string file = path("no/such/dir/x.npy");
-  EXPECT_NE(export_error_of([&] { write_npy(file, torch::zeros({2})); }).find("no/such/dir"), std::string::npos);
+  EXPECT_NE(user_error_of([&] { write_npy(file, torch::zeros({2})); }).find("no/such/dir"), std::string::npos);
   EXPECT_FALSE(fs::exists(file));
 }
 

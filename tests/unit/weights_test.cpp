@@ -1,11 +1,13 @@
 // read_state_dict / load_state_dict (the `--weights` contract of DESIGN.md): safetensors and
 // torch.save of a plain dict are read exactly; the OrderedDict form and damaged files fail with an
-// ExportError that names the file; a state dict loads into a zoo model by name, and any missing,
+// htp::Error that names the file; a state dict loads into a zoo model by name, and any missing,
 // unexpected or mis-shaped tensor is reported by name with the model left unchanged.
 // Fixtures: fixtures/weights/make_fixtures.py (the expected values below are repeated there).
 #include "htp/exporter/errors.h"
 #include "htp/zoo/zoo.h"
 #include "weights.h"
+
+#include "user_error.h"
 
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
@@ -23,7 +25,6 @@
 namespace {
 
 namespace fs = std::filesystem;
-using htp::exporter::ExportError;
 using htp::exporter::load_state_dict;
 using htp::exporter::read_state_dict;
 using State = std::map<std::string, at::Tensor>;
@@ -59,22 +60,6 @@ class TempDir {
   fs::path path_;
 };
 
-// The message of the ExportError `fn` throws; fails the test if it throws nothing or something else.
-template <typename Fn>
-std::string export_error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const ExportError& error) {
-    return error.what();
-  } catch (const std::exception& error) {
-    const std::string what = error.what();
-    ADD_FAILURE() << "expected ExportError, got another exception: " << what.substr(0, what.find('\n'));
-    return "";
-  }
-  ADD_FAILURE() << "expected ExportError, nothing was thrown";
-  return "";
-}
-
 // The values make_fixtures.py writes into every state-dict fixture.
 void expect_fixture_values(const State& state) {
   std::vector<std::string> names;
@@ -106,7 +91,7 @@ TEST(ReadStateDict, TorchSaveOfPlainDict) { expect_fixture_values(read_state_dic
 
 TEST(ReadStateDict, OrderedDictTellsHowToSave) {
   const std::string path = fixture("tiny_ordered.pt");
-  const std::string message = export_error_of([&] { read_state_dict(path); });
+  const std::string message = user_error_of([&] { read_state_dict(path); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
   EXPECT_NE(message.find("dict(model.state_dict())"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
@@ -114,7 +99,7 @@ TEST(ReadStateDict, OrderedDictTellsHowToSave) {
 
 TEST(ReadStateDict, MissingFileIsNamed) {
   const std::string path = fixture("no_such_file.safetensors");
-  EXPECT_NE(export_error_of([&] { read_state_dict(path); }).find(path), std::string::npos);
+  EXPECT_NE(user_error_of([&] { read_state_dict(path); }).find(path), std::string::npos);
 }
 
 // Every damaged variant of the fixtures fails with an ExportError naming the file.
@@ -152,7 +137,7 @@ TEST(ReadStateDict, CorruptFilesAreNamed) {
   for (const auto& [name, bytes] : cases) {
     SCOPED_TRACE(name);
     const std::string path = dir.write(name, bytes);
-    const std::string message = export_error_of([&] { read_state_dict(path); });
+    const std::string message = user_error_of([&] { read_state_dict(path); });
     EXPECT_NE(message.find(path), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
   }
@@ -200,7 +185,7 @@ class LoadStateDictTest : public ::testing::Test {
   void expect_rejected(const State& state, const std::string& tensor, const std::string& problem) {
     const State before = tensors_of(*target_.module, /*clone=*/true);
     const std::string path = save(state, "bad.pt");
-    const std::string message = export_error_of([&] { load_state_dict(*target_.module, read_state_dict(path), path); });
+    const std::string message = user_error_of([&] { load_state_dict(*target_.module, read_state_dict(path), path); });
     EXPECT_NE(message.find(tensor), std::string::npos) << message;
     EXPECT_NE(message.find(problem), std::string::npos) << message;
     EXPECT_NE(message.find(path), std::string::npos) << message;

@@ -1,7 +1,8 @@
 // Errors the exporter reports to users: each carries the context needed to act on it.
 #pragma once
 
-#include <stdexcept>
+#include "htp/onnxio/error.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,9 +10,9 @@
 namespace htp::exporter {
 
 // Bad input or a model that cannot be exported; the message is one complete line.
-class ExportError : public std::runtime_error {
+class ExportError : public htp::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using htp::Error::Error;
 };
 
 struct UnsupportedOp {

@@ -1,14 +1,14 @@
-#include "onnx_writer.h"
+#include "htp/onnxio/onnx_file.h"
 
-#include "file_io.h"
-#include "htp/exporter/errors.h"
+#include "htp/onnxio/file_io.h"
+#include "htp/onnxio/error.h"
 
 #include <google/protobuf/unknown_field_set.h>
 #include <onnx/checker.h>
 
 #include <deque>
 
-namespace htp::exporter {
+namespace htp::onnxio {
 
 namespace {
 
@@ -44,8 +44,17 @@ void check_onnx_model(onnx::ModelProto& model) {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     std::string message = e.what();
-    throw ExportError("the ONNX checker rejected the model: " + message.substr(0, message.find('\n')));
+    throw Error("the ONNX checker rejected the model: " + message.substr(0, message.find('\n')));
   }
+}
+
+onnx::ModelProto read_onnx_model(const std::string& path) {
+  std::string bytes = read_file(path);
+  onnx::ModelProto model;
+  if (bytes.empty() || !model.ParseFromString(bytes) || !model.has_graph()) {
+    throw Error("'" + path + "' is not an ONNX model");
+  }
+  return model;
 }
 
 void write_onnx_model(onnx::ModelProto& model, const std::string& path) {
@@ -53,4 +62,4 @@ void write_onnx_model(onnx::ModelProto& model, const std::string& path) {
   write_file_atomically(path, [&model](std::ostream& out) { return model.SerializeToOstream(&out); });
 }
 
-}  // namespace htp::exporter
+}  // namespace htp::onnxio

@@ -1,6 +1,6 @@
-#include "file_io.h"
+#include "htp/onnxio/file_io.h"
 
-#include "htp/exporter/errors.h"
+#include "htp/onnxio/error.h"
 
 #include <unistd.h>
 
@@ -11,15 +11,15 @@
 #include <fstream>
 #include <sstream>
 
-namespace htp::exporter {
+namespace htp::onnxio {
 namespace fs = std::filesystem;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ExportError("cannot read '" + path + "': " + std::strerror(errno));
+  if (!in) throw Error("cannot read '" + path + "': " + std::strerror(errno));
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  if (in.bad()) throw ExportError("cannot read '" + path + "'");
+  if (in.bad()) throw Error("cannot read '" + path + "'");
   return bytes.str();
 }
 
@@ -27,9 +27,9 @@ void check_writable_location(const std::string& path) {
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw ExportError("output directory '" + dir.string() + "' does not exist");
-  if (::access(dir.c_str(), W_OK) != 0) throw ExportError("output directory '" + dir.string() + "' is not writable");
-  if (fs::is_directory(path, ec)) throw ExportError("output path '" + path + "' is a directory");
+  if (!fs::is_directory(dir, ec)) throw Error("output directory '" + dir.string() + "' does not exist");
+  if (::access(dir.c_str(), W_OK) != 0) throw Error("output directory '" + dir.string() + "' is not writable");
+  if (fs::is_directory(path, ec)) throw Error("output path '" + path + "' is a directory");
 }
 
 void write_file_atomically(const std::string& path, const std::function<bool(std::ostream&)>& write) {
@@ -41,20 +41,20 @@ void write_file_atomically(const std::string& path, const std::function<bool(std
     out.flush();
     if (!written || !out) {
       std::remove(temporary.c_str());
-      throw ExportError("cannot write '" + path + "': " + std::strerror(errno));
+      throw Error("cannot write '" + path + "': " + std::strerror(errno));
     }
   }
   std::error_code ec;
   fs::rename(temporary, path, ec);
   if (ec) {
     std::remove(temporary.c_str());
-    throw ExportError("cannot write '" + path + "': " + ec.message());
+    throw Error("cannot write '" + path + "': " + ec.message());
   }
 }
 
-}  // namespace htp::exporter
+}  // namespace htp::onnxio
 
-namespace htp::exporter {
+namespace htp::onnxio {
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   write_file_atomically(path, [bytes](std::ostream& out) {
@@ -63,4 +63,4 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   });
 }
 
-}  // namespace htp::exporter
+}  // namespace htp::onnxio

@@ -6,14 +6,14 @@
 #include <string>
 #include <string_view>
 
-namespace htp::exporter {
+namespace htp::onnxio {
 
 std::string read_file(const std::string& path);
 // Writes to a temporary file in the target's directory, then renames it into place; `write`
 // streams the content and returns false on failure.
 void write_file_atomically(const std::string& path, const std::function<bool(std::ostream&)>& write);
 void write_file_atomically(const std::string& path, std::string_view bytes);
-// Throws ExportError unless the directory that will hold `path` exists and is writable.
+// Throws Error unless the directory that will hold `path` exists and is writable.
 void check_writable_location(const std::string& path);
 
-}  // namespace htp::exporter
+}  // namespace htp::onnxio
