@@ -3,6 +3,7 @@
 #include "convert/convert.h"
 #include "htp/onnxio/file_io.h"
 #include "htp/exporter/errors.h"
+#include "htp/inheritance/inheritance_engine.h"
 #include "htp/tagging/tagger.h"
 #include "npy.h"
 #include "htp/onnxio/onnx_file.h"
@@ -85,6 +86,8 @@ nlohmann::json export_model(const ExportOptions& options) {
                kOpsetVersion);
   onnx::ModelProto onnx_model = convert_to_onnx(traced);
   spdlog::debug("converted at {:.3f} s", clock.seconds());
+  inheritance::InheritanceStats placed = inheritance::InheritanceEngine().run(*onnx_model.mutable_graph(), traced.modules);
+  spdlog::debug("inheritance: {} of {} root auxiliary nodes placed from dataflow", placed.inherited, placed.candidates);
   tagging::tag_model(onnx_model, traced.modules);
   spdlog::debug("tagged at {:.3f} s", clock.seconds());
   spdlog::info("writing {} nodes to {}", onnx_model.graph().node_size(), options.out);

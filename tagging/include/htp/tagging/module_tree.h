@@ -39,6 +39,8 @@ class ModuleTree {
   std::string namespace_of(const std::string& scope) const;
   // Node-name prefix, torch style: "/layer1/layer1.0/conv1"; "" for the root.
   std::string name_prefix(const std::string& scope) const;
+  // ModuleList / ModuleDict: containers that run no forward of their own.
+  bool is_container(const std::string& scope) const { return is_container(at(scope)); }
   // Lowest common ancestor of two scopes.
   static std::string common_ancestor(const std::string& a, const std::string& b);
   // True when `ancestor` is `scope` or one of its ancestors.

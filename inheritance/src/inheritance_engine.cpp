@@ -1,0 +1,186 @@
+#include "htp/inheritance/inheritance_engine.h"
+
+#include "htp/tagging/metadata.h"
+#include "htp/tagging/tagger.h"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace htp::inheritance {
+namespace {
+
+using tagging::ModuleTree;
+
+constexpr size_t kNoProducer = std::numeric_limits<size_t>::max();
+
+// A graph's dataflow as node indices, and one topological order of it.
+struct Dataflow {
+  std::vector<std::vector<size_t>> producers;  // per node and input: producing node or kNoProducer
+  std::vector<std::vector<size_t>> consumers;  // per node: distinct consuming nodes
+  std::vector<size_t> order;
+};
+
+std::vector<size_t> topological_order(const Dataflow& flow) {
+  size_t n = flow.consumers.size();
+  std::vector<size_t> pending(n, 0), order;
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t consumer : flow.consumers[i]) ++pending[consumer];
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (pending[i] == 0) order.push_back(i);
+  }
+  for (size_t next = 0; next < order.size(); ++next) {
+    for (size_t consumer : flow.consumers[order[next]]) {
+      if (--pending[consumer] == 0) order.push_back(consumer);
+    }
+  }
+  return order;  // shorter than n only for a cyclic (invalid) graph; those nodes stay unplaced
+}
+
+Dataflow build_dataflow(const onnx::GraphProto& graph) {
+  size_t n = static_cast<size_t>(graph.node_size());
+  std::unordered_map<std::string, size_t> producer_of;
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& output : graph.node(i).output()) {
+      if (!output.empty()) producer_of[output] = i;
+    }
+  }
+  Dataflow flow;
+  flow.producers.resize(n);
+  flow.consumers.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& input : graph.node(i).input()) {
+      auto it = producer_of.find(input);
+      size_t producer = it == producer_of.end() ? kNoProducer : it->second;
+      flow.producers[i].push_back(producer);
+      if (producer != kNoProducer) flow.consumers[producer].push_back(i);
+    }
+  }
+  for (auto& consumers : flow.consumers) {
+    std::sort(consumers.begin(), consumers.end());
+    consumers.erase(std::unique(consumers.begin(), consumers.end()), consumers.end());
+  }
+  flow.order = topological_order(flow);
+  return flow;
+}
+
+enum class Verdict { kPlaced, kFailed, kUndecided };
+
+// The placement state of every node: the scope of fixed nodes and placed candidates, nothing yet
+// for open candidates. In strict sweeps a rule decides only once the neighbours it reads are known,
+// so the consumer rule gets the full set of consumers; relaxed sweeps break the waits when a chain
+// of open candidates blocks itself.
+class Placement {
+ public:
+  Placement(const onnx::GraphProto& graph, const ModuleTree& tree) : tree_(tree), flow_(build_dataflow(graph)) {
+    for (const auto& node : graph.node()) {
+      auto meta = tagging::node_metadata(node);
+      const std::string& scope = meta[tagging::kScopeKey];
+      bool candidate = scope.empty() && !meta.count(tagging::kSourceKey) && tagging::is_auxiliary_op(node.op_type());
+      candidate_.push_back(candidate);
+      scope_.push_back(candidate ? std::nullopt : std::optional<std::string>(scope));
+    }
+  }
+
+  void run() {
+    while (sweep(false) || sweep(true)) {
+    }
+  }
+
+  bool is_candidate(size_t node) const { return candidate_[node]; }
+  const std::optional<std::string>& scope(size_t node) const { return scope_[node]; }
+
+ private:
+  // One pass of the consumer rule (consumers first) and one of the producer rule (producers first).
+  bool sweep(bool relaxed) {
+    bool placed = false;
+    for (auto it = flow_.order.rbegin(); it != flow_.order.rend(); ++it) placed |= try_rule(*it, relaxed, &Placement::by_consumers);
+    if (placed && relaxed) return true;  // back to strict sweeps as soon as anything moved
+    for (size_t node : flow_.order) placed |= try_rule(node, relaxed, &Placement::by_producers);
+    return placed;
+  }
+
+  bool try_rule(size_t node, bool relaxed, Verdict (Placement::*rule)(size_t, bool, std::string&) const) {
+    if (!candidate_[node] || scope_[node]) return false;
+    std::string scope;
+    if ((this->*rule)(node, relaxed, scope) != Verdict::kPlaced) return false;
+    scope_[node] = scope;
+    return true;
+  }
+
+  // The lowest common ancestor of the consumers' scopes, lifted out of containers.
+  Verdict by_consumers(size_t node, bool relaxed, std::string& scope) const {
+    bool any_known = false, any_open = false;
+    for (size_t consumer : flow_.consumers[node]) {
+      const auto& known = scope_[consumer];
+      if (!known) {
+        any_open = true;
+        continue;
+      }
+      scope = any_known ? ModuleTree::common_ancestor(scope, *known) : *known;
+      any_known = true;
+    }
+    if (any_known) scope = lift_out_of_containers(scope);
+    if (any_known && scope.empty()) return Verdict::kFailed;  // more consumers cannot lower the ancestor
+    if (any_open && (!relaxed || !any_known)) return Verdict::kUndecided;
+    return any_known ? Verdict::kPlaced : Verdict::kFailed;
+  }
+
+  // The first input's producer, in input order, with a non-root scope; tried only once the
+  // consumer rule has failed for good (or in a relaxed sweep).
+  Verdict by_producers(size_t node, bool relaxed, std::string& scope) const {
+    std::string unused;
+    if (!relaxed && by_consumers(node, false, unused) != Verdict::kFailed) return Verdict::kUndecided;
+    bool any_open = false;
+    for (size_t producer : flow_.producers[node]) {
+      if (producer == kNoProducer) continue;
+      const auto& known = scope_[producer];
+      if (!known) {
+        any_open = true;
+      } else if (!known->empty()) {
+        scope = *known;
+        return Verdict::kPlaced;
+      }
+    }
+    return any_open ? Verdict::kUndecided : Verdict::kFailed;
+  }
+
+  std::string lift_out_of_containers(std::string scope) const {
+    while (!scope.empty() && tree_.is_container(scope)) scope = tree_.at(scope).parent;
+    return scope;
+  }
+
+  const ModuleTree& tree_;
+  Dataflow flow_;
+  std::vector<bool> candidate_;
+  std::vector<std::optional<std::string>> scope_;
+};
+
+}  // namespace
+
+InheritanceStats InheritanceEngine::run(onnx::GraphProto& graph, const ModuleTree& tree) const {
+  Placement placement(graph, tree);
+  placement.run();
+  InheritanceStats stats;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (!placement.is_candidate(i)) continue;
+    ++stats.candidates;
+    onnx::NodeProto& node = *graph.mutable_node(i);
+    const auto& scope = placement.scope(i);
+    if (scope) {
+      tagging::set_node_metadata(node, tagging::kScopeKey, *scope);
+      tagging::set_node_metadata(node, tagging::kSourceKey, "inherited");
+      ++stats.inherited;
+    } else {
+      tagging::set_node_metadata(node, tagging::kSourceKey, "fallback");
+      ++stats.fallback;
+    }
+  }
+  return stats;
+}
+
+}  // namespace htp::inheritance

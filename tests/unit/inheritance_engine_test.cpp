@@ -1,0 +1,184 @@
+// The inheritance engine on small synthetic graphs: one test per rule, plus order independence.
+#include "htp/inheritance/inheritance_engine.h"
+#include "htp/tagging/metadata.h"
+#include "htp/tagging/tagger.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+namespace {
+
+using htp::inheritance::InheritanceEngine;
+using htp::tagging::ModuleTree;
+using htp::tagging::node_metadata;
+
+class InheritanceEngineTest : public ::testing::Test {
+ protected:
+  InheritanceEngineTest() : tree_("Model") {
+    for (auto [scope, cls] : std::vector<std::pair<const char*, const char*>>{
+             {"embed", "Embedding"}, {"encoder", "Encoder"}, {"encoder.layers", "ModuleList"},
+             {"encoder.layers.0", "Layer"}, {"encoder.layers.0.attn", "Attention"}, {"encoder.layers.1", "Layer"},
+             {"encoder.layers.1.attn", "Attention"}, {"head", "Linear"}, {"blocks", "ModuleList"},
+             {"blocks.0", "Block"}, {"blocks.1", "Block"}}) {
+      tree_.add(scope, cls);
+    }
+  }
+
+  // Adds a node whose inputs and outputs are tensor names; scope "" is the root.
+  onnx::NodeProto& add(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+                       const std::string& scope = "") {
+    onnx::NodeProto& node = *graph_.add_node();
+    node.set_op_type(op);
+    node.set_name("n" + std::to_string(graph_.node_size()) + "_" + op);
+    for (auto& input : inputs) node.add_input(input);
+    for (auto& output : outputs) node.add_output(output);
+    htp::tagging::set_node_metadata(node, htp::tagging::kScopeKey, scope);
+    return node;
+  }
+
+  htp::inheritance::InheritanceStats run() { return InheritanceEngine().run(graph_, tree_); }
+
+  // name → (scope, source) after the run; source "" when the engine left the node alone.
+  std::map<std::string, std::pair<std::string, std::string>> placements() const {
+    std::map<std::string, std::pair<std::string, std::string>> result;
+    for (const auto& node : graph_.node()) {
+      auto meta = node_metadata(node);
+      result[node.name()] = {meta[htp::tagging::kScopeKey], meta[htp::tagging::kSourceKey]};
+    }
+    return result;
+  }
+
+  std::pair<std::string, std::string> placement(const std::string& name) const { return placements().at(name); }
+
+  ModuleTree tree_;
+  onnx::GraphProto graph_;
+};
+
+using Placed = std::pair<std::string, std::string>;
+
+TEST_F(InheritanceEngineTest, TakesTheLowestCommonAncestorOfTheConsumers) {
+  add("Constant", {}, {"c"});
+  add("MatMul", {"x", "c"}, {"q"}, "encoder.layers.0.attn");
+  add("Add", {"x", "c"}, {"r"}, "encoder.layers.0");
+  auto stats = run();
+  EXPECT_EQ(placement("n1_Constant"), Placed("encoder.layers.0", "inherited"));
+  EXPECT_EQ(stats.candidates, 1u);
+  EXPECT_EQ(stats.inherited, 1u);
+  EXPECT_EQ(placement("n2_MatMul"), Placed("encoder.layers.0.attn", ""));  // direct nodes stay untouched
+}
+
+TEST_F(InheritanceEngineTest, FallsBackToTheProducerWhenTheConsumersMeetAtTheRoot) {
+  add("Gemm", {"x"}, {"e"}, "embed");
+  add("Reshape", {"e", "shape"}, {"r"});
+  add("Relu", {"r"}, {"a"}, "head");
+  add("Relu", {"r"}, {"b"}, "encoder");
+  run();
+  EXPECT_EQ(placement("n2_Reshape"), Placed("embed", "inherited"));
+}
+
+TEST_F(InheritanceEngineTest, ResolvesAShapeChainThroughItsConsumers) {
+  add("Shape", {"input"}, {"s"});
+  add("Gather", {"s", "i"}, {"g"});
+  add("Unsqueeze", {"g", "axes"}, {"u"});
+  add("Concat", {"u", "minus_one"}, {"shape"});
+  add("Reshape", {"input", "shape"}, {"r"});
+  add("MatMul", {"r", "w"}, {"y"}, "encoder.layers.1.attn");
+  auto stats = run();
+  for (const char* name : {"n1_Shape", "n2_Gather", "n3_Unsqueeze", "n4_Concat", "n5_Reshape"}) {
+    EXPECT_EQ(placement(name), Placed("encoder.layers.1.attn", "inherited")) << name;
+  }
+  EXPECT_EQ(stats.inherited, 5u);
+  EXPECT_EQ(stats.fallback, 0u);
+}
+
+TEST_F(InheritanceEngineTest, ResolvesAChainToTheGraphOutputThroughItsProducer) {
+  add("Gemm", {"x"}, {"h"}, "head");
+  add("Transpose", {"h"}, {"t"});
+  add("Shape", {"x"}, {"s"});
+  add("Reshape", {"t", "s"}, {"out"});  // a graph output: no consumers
+  run();
+  EXPECT_EQ(placement("n2_Transpose"), Placed("head", "inherited"));
+  EXPECT_EQ(placement("n4_Reshape"), Placed("head", "inherited"));
+  // Shape reads only a graph input; its one consumer was placed from its producer.
+  EXPECT_EQ(placement("n3_Shape"), Placed("head", "inherited"));
+}
+
+TEST_F(InheritanceEngineTest, LeavesRootContextToFallbackNeverEmpty) {
+  add("Constant", {}, {"k"});
+  add("Mul", {"x", "k"}, {"y"});  // a compute op of the root's own forward
+  auto stats = run();
+  EXPECT_EQ(placement("n1_Constant"), Placed("", "fallback"));
+  EXPECT_EQ(placement("n2_Mul"), Placed("", ""));
+  EXPECT_EQ(stats.fallback, 1u);
+}
+
+TEST_F(InheritanceEngineTest, LiftsAContainerAncestorToItsOwner) {
+  add("Constant", {}, {"mask"});
+  add("Add", {"a", "mask"}, {"b"}, "encoder.layers.0.attn");
+  add("Add", {"c", "mask"}, {"d"}, "encoder.layers.1.attn");
+  run();
+  EXPECT_EQ(placement("n1_Constant"), Placed("encoder", "inherited"));
+}
+
+TEST_F(InheritanceEngineTest, ARootContainerIsNoContextAndTheProducerDecides) {
+  add("Gemm", {"x"}, {"e"}, "embed");
+  add("Cast", {"e"}, {"m"});
+  add("Add", {"a", "m"}, {"b"}, "blocks.0");
+  add("Add", {"c", "m"}, {"d"}, "blocks.1");
+  run();
+  EXPECT_EQ(placement("n2_Cast"), Placed("embed", "inherited"));
+}
+
+TEST_F(InheritanceEngineTest, KeepsPresetSourcesAndNonAuxiliaryRootOps) {
+  onnx::NodeProto& preset = add("Constant", {}, {"k"});
+  htp::tagging::set_node_metadata(preset, htp::tagging::kSourceKey, "direct");
+  add("Softmax", {"x"}, {"s"});
+  add("Gemm", {"k", "s"}, {"y"}, "head");
+  auto stats = run();
+  EXPECT_EQ(stats.candidates, 0u);
+  EXPECT_EQ(placement("n1_Constant"), Placed("", "direct"));
+  EXPECT_EQ(placement("n2_Softmax"), Placed("", ""));
+}
+
+TEST_F(InheritanceEngineTest, BreaksAWaitBetweenTwoOpenNodes) {
+  // `u` waits for its consumer `c`; `c`'s consumers meet at the root and its producer is `u`.
+  add("Unsqueeze", {"x", "axes"}, {"u"});
+  add("Relu", {"u"}, {"m"}, "head");
+  add("Cast", {"u"}, {"c"});
+  add("Mul", {"c", "y"}, {"z"});
+  run();
+  EXPECT_EQ(placement("n1_Unsqueeze"), Placed("head", "inherited"));
+  EXPECT_EQ(placement("n3_Cast"), Placed("head", "inherited"));
+}
+
+TEST_F(InheritanceEngineTest, PlacementDoesNotDependOnNodeOrder) {
+  add("Shape", {"input"}, {"s"});
+  add("Gather", {"s", "i"}, {"g"});
+  add("Concat", {"g", "minus_one"}, {"shape"});
+  add("Gemm", {"input"}, {"e"}, "embed");
+  add("Reshape", {"e", "shape"}, {"r"});
+  add("Add", {"r", "k"}, {"a"}, "encoder.layers.0.attn");
+  add("Add", {"r", "k"}, {"b"}, "encoder.layers.1");
+  add("Transpose", {"a"}, {"t"});
+  add("Unsqueeze", {"t", "axes"}, {"u"});
+  add("Constant", {}, {"k"});
+  add("Mul", {"u", "b"}, {"out"});
+  const onnx::GraphProto original = graph_;
+  run();
+  const auto expected = placements();
+  EXPECT_EQ(expected.at("n5_Reshape"), Placed("encoder", "inherited"));
+  EXPECT_EQ(expected.at("n9_Unsqueeze"), Placed("encoder.layers.0.attn", "inherited"));
+
+  std::mt19937 random(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    graph_ = original;
+    std::shuffle(graph_.mutable_node()->begin(), graph_.mutable_node()->end(), random);
+    run();
+    EXPECT_EQ(placements(), expected) << "trial " << trial;
+  }
+}
+
+}  // namespace
