@@ -75,12 +75,14 @@ if (generationError) {
       const ioDir = join(OUT, name);
       const outPath = join(ONNX_DIR, `${name}.onnx`);
       rmSync(outPath, { force: true });
-      const { nodes, seconds, failed } = await checkTorchScriptExport(t, { archive: join(OUT, `${name}.pt`), ioDir, outPath });
+      const { nodes, seconds, failed, inheritanceRate } = await checkTorchScriptExport(t, {
+        archive: join(OUT, `${name}.pt`), ioDir, outPath, minInheritanceRate: 0.9,
+      });
       const info = JSON.parse(readFileSync(join(ioDir, 'info.json'), 'utf8'));
       const torchOnnxPath = join(ioDir, 'torch_onnx.json');
       const torchOnnx = existsSync(torchOnnxPath) ? JSON.parse(readFileSync(torchOnnxPath, 'utf8')) : null;
       appendFileSync(join(OUT, 'results.jsonl'), `${JSON.stringify({
-        name, nodes, export_seconds: Number(seconds.toFixed(2)), failed_checks: failed,
+        name, nodes, export_seconds: Number(seconds.toFixed(2)), failed_checks: failed, inheritance_rate: inheritanceRate,
         parameters: info.parameters, trace_seconds: info.trace_seconds, torch_onnx: torchOnnx,
       })}\n`);
       console.log(`${name}: ${nodes} nodes in ${seconds.toFixed(1)} s`

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WORK_DIR, SOURCE_DIR, exportOrThrow, compareWithReference, readModel, tagProblems } from './lib/checks.mjs';
+import { WORK_DIR, SOURCE_DIR, exportOrThrow, compareWithReference, readModel, tagProblems, inheritanceRate } from './lib/checks.mjs';
 
 const MODEL = process.env.HTP_MODEL;
 const reference = JSON.parse(readFileSync(join(SOURCE_DIR, 'fixtures/torchvision/reference_structure.json'), 'utf8'))[MODEL];
@@ -31,6 +31,9 @@ test(`${MODEL}: every node is tagged with a real torchvision module`, () => {
   assert.equal(report.empty_tags, 0);
   assert.equal(report.nodes, model.nodes.length);
   assert.match(summary, / 0 empty tags /);
+  const rate = inheritanceRate(model);
+  if (rate !== null) assert.ok(rate >= 0.9, `inheritance rate ${rate}`);
+  assert.equal(report.inheritance_rate, rate);
 });
 
 test(`${MODEL}: every Conv runs in a Conv2d module`, () => {

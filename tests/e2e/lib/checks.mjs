@@ -89,7 +89,71 @@ export function tagProblems(model, modules) {
     if (names.has(node.name) || !node.name) problems.push(`${where}: name not unique`);
     names.add(node.name);
   }
+  return problems.concat(inheritanceProblems(model));
+}
+
+// DESIGN.md's auxiliary op types, the only ones the inheritance engine may place.
+export const AUXILIARY_OPS = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Size', 'Cast', 'CastLike', 'Reshape',
+  'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Concat', 'Split', 'Slice', 'Gather', 'Expand', 'Tile', 'Where',
+  'Equal', 'Less', 'Greater', 'Not', 'And', 'Or', 'Range', 'Identity']);
+
+// Nodes computing on shapes and constants only (Shape, Size, Constant, and nodes fed only by those
+// and by initializers): the engine treats their integer arithmetic as auxiliary too. The file's node
+// order is topological, as ONNX requires.
+function shapeOnlyNodes(model) {
+  const initializers = new Set(model.initializers);
+  const shapeOnlyTensors = new Set();
+  const result = new Set();
+  for (const node of model.nodes) {
+    const inputs = node.inputs.filter((i) => i !== '');
+    const only = ['Shape', 'Size', 'Constant'].includes(node.opType)
+      || (inputs.length > 0 && inputs.every((i) => initializers.has(i) || shapeOnlyTensors.has(i)));
+    if (!only) continue;
+    result.add(node);
+    for (const output of node.outputs) shapeOnlyTensors.add(output);
+  }
+  return result;
+}
+
+const isAncestorOrSelf = (ancestor, scope) => ancestor === '' || scope === ancestor || scope.startsWith(`${ancestor}.`);
+
+// The source rules of DESIGN.md, checked from the file's dataflow: an inherited node is auxiliary (by
+// op type, or shape-only) and
+// its non-root scope is an ancestor-or-equal of one consumer's scope or equal to one producer's; a
+// fallback node is an auxiliary node at the root; a direct node at the root is a compute op.
+export function inheritanceProblems(model) {
+  const producer = new Map();
+  const consumers = new Map();
+  for (const node of model.nodes) {
+    for (const output of node.outputs) producer.set(output, node);
+    for (const input of node.inputs) {
+      if (!consumers.has(input)) consumers.set(input, []);
+      consumers.get(input).push(node);
+    }
+  }
+  const shapeOnly = shapeOnlyNodes(model);
+  const problems = [];
+  for (const node of model.nodes) {
+    const { 'htp.scope': scope, 'htp.source': source } = node.metadata;
+    const where = `${node.opType} ${node.name}`;
+    const auxiliary = AUXILIARY_OPS.has(node.opType) || shapeOnly.has(node);
+    if (source === 'inherited') {
+      const consumerScopes = node.outputs.flatMap((o) => consumers.get(o) ?? []).map((n) => n.metadata['htp.scope']);
+      const producerScopes = node.inputs.map((i) => producer.get(i)).filter(Boolean).map((n) => n.metadata['htp.scope']);
+      const justified = consumerScopes.some((c) => isAncestorOrSelf(scope, c)) || producerScopes.includes(scope);
+      if (!auxiliary || scope === '' || !justified) problems.push(`${where}: inherited scope '${scope}' not justified by its dataflow`);
+    }
+    if (source === 'fallback' && (!auxiliary || scope !== '')) problems.push(`${where}: fallback must be an auxiliary op at the root`);
+    if (source === 'direct' && scope === '' && auxiliary) problems.push(`${where}: auxiliary op at the root marked direct`);
+  }
   return problems;
+}
+
+// inherited / (inherited + fallback) over the nodes of a model; null when nothing needed placing.
+export function inheritanceRate(model) {
+  const count = (source) => model.nodes.filter((n) => n.metadata['htp.source'] === source).length;
+  const [inherited, fallback] = [count('inherited'), count('fallback')];
+  return inherited + fallback === 0 ? null : inherited / (inherited + fallback);
 }
 
 // The .npy files `prefix`K.npy of a directory, in K order.
@@ -112,9 +176,10 @@ export function numericProblems(outputs) {
 
 // Exports a TorchScript archive with its in_K.npy inputs, then checks the written file as node:test
 // subtests of `t`: ONNX Runtime against ref_K.npy, tags against modules.json (the module tree of the
-// original nn.Module), and the model's htp.modules. Returns { nodes, seconds, failed } where failed
-// counts the failing subtests.
-export async function checkTorchScriptExport(t, { archive, ioDir, outPath }) {
+// original nn.Module), and the model's htp.modules; with minInheritanceRate, also the inheritance
+// rate (when anything needed placing). Returns { nodes, seconds, failed, inheritanceRate } where
+// failed counts the failing subtests.
+export async function checkTorchScriptExport(t, { archive, ioDir, outPath, minInheritanceRate }) {
   const args = ['--torchscript', archive, ...npyPaths(ioDir).flatMap((f) => ['--input', f]), '--out', outPath, '-q'];
   const started = performance.now();
   const result = runCli(args);
@@ -137,6 +202,12 @@ export async function checkTorchScriptExport(t, { archive, ioDir, outPath }) {
     const problems = tagProblems(model, classOf);
     assert.deepEqual(problems.slice(0, 20), [], `${problems.length} problems`);
   });
+  const rate = inheritanceRate(model);
+  if (minInheritanceRate !== undefined && rate !== null) {
+    await check(`inheritance rate ${rate.toFixed(3)} is at least ${minInheritanceRate}`, () => {
+      assert.ok(rate >= minInheritanceRate);
+    });
+  }
   await check('htp.modules lists the archive\'s module tree with Python class names', () => {
     const modules = JSON.parse(model.metadata['htp.modules']);
     assert.deepEqual(Object.keys(modules).sort(), [...classOf.keys()].sort());
@@ -144,7 +215,7 @@ export async function checkTorchScriptExport(t, { archive, ioDir, outPath }) {
       .map(([scope, info]) => `${scope}: ${info.class}, expected ${classOf.get(scope)}`);
     assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} wrong classes`);
   });
-  return { nodes: model.nodes.length, seconds, failed };
+  return { nodes: model.nodes.length, seconds, failed, inheritanceRate: rate };
 }
 
 // A fresh directory `root/name` holding only the given files ({ name: bytes }).

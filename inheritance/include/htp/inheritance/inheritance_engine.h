@@ -17,7 +17,8 @@ struct InheritanceStats {
 
 // Precondition: every node carries `htp.scope` naming a module of `tree` ("" for the root);
 // `htp.source` may be preset.
-// Postcondition: every candidate (an auxiliary node with root scope and no preset source) has
+// Postcondition: every candidate (a root-scoped node without preset source that is auxiliary: of
+// an auxiliary op type, or computing on shapes and constants only) has
 // `htp.source` = `inherited` and a non-root `htp.scope`, or `fallback` and the root scope. An
 // inherited scope is the lowest common ancestor of the consumers' scopes when that is not the root,
 // else a producer's non-root scope (a ModuleList/ModuleDict scope, which runs no forward of its own,
