@@ -1,4 +1,5 @@
 // htp-export: wires the CLI spellings of DESIGN.md to the libraries.
+#include "commands.h"
 #include "htp/exporter/errors.h"
 #include "htp/exporter/export.h"
 #include "htp/zoo/names.h"
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
   app.add_flag("--list-models", list_models, "print the built-in model names and exit");
   app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
   app.add_flag("-v,--verbose", verbose, "log the time of every stage");
+  app.require_subcommand(0, 1);
+  app.fallthrough();  // -q, -v after a subcommand name
+  std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -76,6 +80,9 @@ int main(int argc, char** argv) {
   if (verbose) spdlog::set_level(spdlog::level::debug);
 
   try {
+    for (const auto& command : commands) {
+      if (command.app->parsed()) return command.run();
+    }
     if (list_models) {
       for (const auto& name : htp::zoo::model_names()) std::cout << name << "\n";
       return 0;

@@ -1,0 +1,18 @@
+// The subcommands of htp-export besides the default export action. Each lives in its own file and
+// registers its options on the parent app; main runs the one the user chose after parsing.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace htp::cli {
+
+struct Command {
+  CLI::App* app;              // the parsed subcommand
+  std::function<int()> run;   // returns the exit code; throws std::exception with one clear line
+};
+
+Command add_extract_command(CLI::App& parent);
+
+}  // namespace htp::cli

@@ -1,0 +1,86 @@
+// Variants of an ONNX file made by re-encoding its protobuf wire format, independent of the
+// exporter's C++ code: extra graph outputs (to read intermediate tensors in ONNX Runtime) and
+// nodes without metadata_props (a file no tagger has seen). Fields are copied byte for byte; only
+// the lengths of the messages around an edit are written anew.
+
+// The fields of a message as { number, from, to, start, end }: [from, to) is the whole field, key
+// included, and [start, end) the payload of a length-delimited one.
+function rawFields(buf, begin = 0, finish = buf.length) {
+  const result = [];
+  let pos = begin;
+  const varint = () => {
+    let value = 0;
+    for (let scale = 1; ; scale *= 128) {
+      const byte = buf[pos++];
+      value += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) return value;
+    }
+  };
+  while (pos < finish) {
+    const from = pos;
+    const key = varint();
+    const wire = key % 8;
+    const field = { number: Math.floor(key / 8), from, start: pos, end: pos };
+    if (wire === 0) varint();
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      const length = varint();
+      field.start = pos;
+      field.end = pos + length;
+      pos += length;
+    } else throw new Error(`unsupported wire type ${wire} at byte ${from}`);
+    field.to = pos;
+    result.push(field);
+  }
+  return result;
+}
+
+function encodeVarint(value) {
+  const bytes = [];
+  for (; value >= 128; value = Math.floor(value / 128)) bytes.push((value % 128) | 0x80);
+  bytes.push(value);
+  return Buffer.from(bytes);
+}
+
+function lengthDelimited(number, payload) {
+  return Buffer.concat([encodeVarint(number * 8 + 2), encodeVarint(payload.length), payload]);
+}
+
+// The model with its graph (ModelProto field 7) replaced by edit(graph bytes).
+function editGraph(model, edit) {
+  return Buffer.concat(rawFields(model).map((f) => (f.number === 7
+    ? lengthDelimited(7, edit(model.subarray(f.start, f.end)))
+    : model.subarray(f.from, f.to))));
+}
+
+function graphOf(model) {
+  const f = rawFields(model).find((g) => g.number === 7);
+  return model.subarray(f.start, f.end);
+}
+
+// The ValueInfoProto bytes of the graph's inputs (field 11) or outputs (field 12), by name.
+export function valueInfos(model, field) {
+  const graph = graphOf(model);
+  const result = new Map();
+  for (const f of rawFields(graph).filter((g) => g.number === field)) {
+    const value = graph.subarray(f.start, f.end);
+    const name = rawFields(value).find((g) => g.number === 1);
+    result.set(value.toString('utf8', name.start, name.end), value);
+  }
+  return result;
+}
+
+// The model with the given ValueInfoProto messages appended to its graph outputs.
+export function withGraphOutputs(model, values) {
+  return editGraph(model, (graph) => Buffer.concat([graph, ...values.map((v) => lengthDelimited(12, v))]));
+}
+
+// The model with every node's metadata_props (NodeProto field 9) removed.
+export function withoutNodeMetadata(model) {
+  const strip = (graph, node) => Buffer.concat(rawFields(graph, node.start, node.end)
+    .filter((g) => g.number !== 9).map((g) => graph.subarray(g.from, g.to)));
+  return editGraph(model, (graph) => Buffer.concat(rawFields(graph).map((f) => (f.number === 1
+    ? lengthDelimited(1, strip(graph, f))
+    : graph.subarray(f.from, f.to)))));
+}
