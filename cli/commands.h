@@ -13,6 +13,7 @@ struct Command {
   std::function<int()> run;   // returns the exit code; throws std::exception with one clear line
 };
 
+Command add_stats_command(CLI::App& parent);
 Command add_extract_command(CLI::App& parent);
 
 }  // namespace htp::cli

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", options.out, "ONNX file to write (written atomically)");
   app.add_option("--save-io", options.save_io_dir, "directory for example inputs in_K.npy and LibTorch outputs ref_K.npy");
   app.add_option("--report", options.report_path, "write the coverage report (JSON) to this file");
+  app.add_option("--sidecar", options.sidecar_path, "write coverage, module tree and every node's tag (JSON) to this file");
   app.add_option("--seed", options.seed, "seed of the random weights and example inputs")->capture_default_str();
   app.add_option("--weights", options.weights,
                  "state dict to load by name: safetensors, or torch.save(dict(model.state_dict()), f)");
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "log the time of every stage");
   app.require_subcommand(0, 1);
   app.fallthrough();  // -q, -v after a subcommand name
-  std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app)};
+  std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app), htp::cli::add_stats_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

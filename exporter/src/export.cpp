@@ -1,13 +1,14 @@
 #include "htp/exporter/export.h"
 
 #include "convert/convert.h"
-#include "htp/onnxio/file_io.h"
 #include "htp/exporter/errors.h"
 #include "htp/inheritance/inheritance_engine.h"
-#include "htp/tagging/tagger.h"
-#include "npy.h"
+#include "htp/onnxio/file_io.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/tagging/reports.h"
+#include "htp/tagging/tagger.h"
 #include "model_source.h"
+#include "npy.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -67,16 +68,15 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-}  // namespace
+// The pipeline up to the tagged model in memory: prepare, convert, inherit, tag.
+struct TaggedModel {
+  PreparedModel prepared;
+  onnx::ModelProto onnx;
+};
 
-nlohmann::json export_model(const ExportOptions& options) {
-  check_writable_location(options.out);
-  if (!options.report_path.empty()) check_writable_location(options.report_path);
-  Stopwatch clock;
-  at::NoGradGuard no_grad;
+TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& clock) {
   // Debian's LibTorch starts with one intra-op thread; the forward passes dominate export time.
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-
   if (options.model.empty() == options.torchscript.empty()) throw ExportError("give one of --model NAME or --torchscript FILE");
   PreparedModel prepared = options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options);
   const TracedGraph& traced = prepared.traced;
@@ -90,22 +90,54 @@ nlohmann::json export_model(const ExportOptions& options) {
   spdlog::debug("inheritance: {} of {} root auxiliary nodes placed from dataflow", placed.inherited, placed.candidates);
   tagging::tag_model(onnx_model, traced.modules);
   spdlog::debug("tagged at {:.3f} s", clock.seconds());
-  spdlog::info("writing {} nodes to {}", onnx_model.graph().node_size(), options.out);
-  WrittenFiles written;
-  write_onnx_model(onnx_model, options.out);
-  written.add(options.out);
+  return {std::move(prepared), std::move(onnx_model)};
+}
 
-  spdlog::debug("written at {:.3f} s", clock.seconds());
-  nlohmann::json report = tagging::coverage_report(onnx_model);
-  report["model"] = prepared.name;
-  report["file"] = options.out;
-  if (!options.report_path.empty()) {
-    write_file_atomically(options.report_path, report.dump(2) + "\n");
-    written.add(options.report_path);
+void write_json(const std::string& path, const nlohmann::json& content, WrittenFiles& written) {
+  write_file_atomically(path, content.dump(2) + "\n");
+  written.add(path);
+}
+
+}  // namespace
+
+nlohmann::json export_model(const ExportOptions& options) {
+  check_writable_location(options.out);
+  for (const auto* path : {&options.report_path, &options.sidecar_path}) {
+    if (!path->empty()) check_writable_location(*path);
   }
-  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, prepared.inputs, prepared.run_reference(), written);
+  Stopwatch clock;
+  at::NoGradGuard no_grad;
+  TaggedModel tagged = build_tagged_model(options, clock);
+  spdlog::info("writing {} nodes to {}", tagged.onnx.graph().node_size(), options.out);
+  WrittenFiles written;
+  write_onnx_model(tagged.onnx, options.out);
+  written.add(options.out);
+  spdlog::debug("written at {:.3f} s", clock.seconds());
+
+  nlohmann::json report = tagging::coverage_report(tagged.onnx);
+  report["model"] = tagged.prepared.name;
+  report["file"] = options.out;
+  if (!options.report_path.empty()) write_json(options.report_path, report, written);
+  if (!options.sidecar_path.empty()) {
+    nlohmann::json sidecar = tagging::sidecar_report(tagged.onnx);
+    sidecar["model"] = tagged.prepared.name;
+    sidecar["file"] = options.out;
+    write_json(options.sidecar_path, sidecar, written);
+  }
+  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, tagged.prepared.inputs, tagged.prepared.run_reference(), written);
   written.commit();
   spdlog::info("exported in {:.2f} s", clock.seconds());
+  return report;
+}
+
+nlohmann::json tag_statistics(const ExportOptions& options) {
+  Stopwatch clock;
+  at::NoGradGuard no_grad;
+  TaggedModel tagged = build_tagged_model(options, clock);
+  onnxio::check_onnx_model(tagged.onnx);
+  nlohmann::json report = tagging::coverage_report(tagged.onnx);
+  report["model"] = tagged.prepared.name;
+  report["seconds"] = clock.seconds();
   return report;
 }
 

@@ -1,5 +1,6 @@
 #include "htp/inheritance/inheritance_engine.h"
 
+#include "htp/tagging/auxiliary.h"
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/tagger.h"
 
@@ -8,7 +9,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace htp::inheritance {
@@ -69,32 +69,6 @@ Dataflow build_dataflow(const onnx::GraphProto& graph) {
   return flow;
 }
 
-// Nodes whose value depends on no input data, only on shapes and constants: Shape, Size and
-// Constant nodes, and nodes all of whose inputs are initializers or such nodes. Integer arithmetic on
-// sizes (`h // patch` becomes Div, Mod, Less, Xor, ...) runs as compute ops in the root forward, yet
-// it is shape plumbing as much as the auxiliary op types, so the engine places it the same way.
-std::vector<bool> computes_on_shapes_only(const onnx::GraphProto& graph, const Dataflow& flow) {
-  std::unordered_set<std::string> initializers;
-  for (const auto& initializer : graph.initializer()) initializers.insert(initializer.name());
-  std::vector<bool> result(graph.node_size(), false);
-  for (size_t i : flow.order) {
-    const onnx::NodeProto& node = graph.node(i);
-    const std::string& op = node.op_type();
-    if (op == "Shape" || op == "Size" || op == "Constant") {
-      result[i] = true;
-      continue;
-    }
-    bool shapes_only = node.input_size() > 0;
-    for (int k = 0; k < node.input_size() && shapes_only; ++k) {
-      size_t producer = flow.producers[i][k];
-      if (node.input(k).empty()) continue;  // an omitted optional input
-      shapes_only = producer == kNoProducer ? initializers.count(node.input(k)) != 0 : result[producer];
-    }
-    result[i] = shapes_only;
-  }
-  return result;
-}
-
 enum class Verdict { kPlaced, kFailed, kUndecided };
 
 // The placement state of every node: the scope of fixed nodes and placed candidates, nothing yet
@@ -104,13 +78,12 @@ enum class Verdict { kPlaced, kFailed, kUndecided };
 class Placement {
  public:
   Placement(const onnx::GraphProto& graph, const ModuleTree& tree) : tree_(tree), flow_(build_dataflow(graph)) {
-    std::vector<bool> shape_arithmetic = computes_on_shapes_only(graph, flow_);
+    std::vector<bool> auxiliary = tagging::auxiliary_nodes(graph);
     for (int i = 0; i < graph.node_size(); ++i) {
       const onnx::NodeProto& node = graph.node(i);
       auto meta = tagging::node_metadata(node);
       const std::string& scope = meta[tagging::kScopeKey];
-      bool auxiliary = tagging::is_auxiliary_op(node.op_type()) || shape_arithmetic[i];
-      bool candidate = scope.empty() && !meta.count(tagging::kSourceKey) && auxiliary;
+      bool candidate = scope.empty() && !meta.count(tagging::kSourceKey) && auxiliary[i];
       candidate_.push_back(candidate);
       scope_.push_back(candidate ? std::nullopt : std::optional<std::string>(scope));
     }

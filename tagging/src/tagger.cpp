@@ -1,5 +1,6 @@
 #include "htp/tagging/tagger.h"
 
+#include "htp/tagging/auxiliary.h"
 #include "htp/tagging/metadata.h"
 
 #include <nlohmann/json.hpp>
@@ -9,15 +10,6 @@
 #include <unordered_map>
 
 namespace htp::tagging {
-
-bool is_auxiliary_op(const std::string& op_type) {
-  static const std::set<std::string> kAuxiliary = {
-      "Constant", "ConstantOfShape", "Shape",  "Size",  "Cast",  "CastLike", "Reshape",
-      "Flatten",  "Squeeze",         "Unsqueeze", "Transpose", "Concat", "Split", "Slice",
-      "Gather",   "Expand",          "Tile",   "Where", "Equal", "Less",     "Greater",
-      "Not",      "And",             "Or",     "Range", "Identity"};
-  return kAuxiliary.count(op_type) != 0;
-}
 
 namespace {
 
@@ -42,7 +34,7 @@ class NodeNamer {
 
 }  // namespace
 
-void tag_model(onnx::ModelProto& model, const ModuleTree& tree) {
+void tag_model(onnx::ModelProto& model, const ModuleTree& tree, NodeNames names) {
   NodeNamer namer;
   for (auto& node : *model.mutable_graph()->mutable_node()) {
     auto scope = node_metadata(node, kScopeKey);
@@ -51,34 +43,11 @@ void tag_model(onnx::ModelProto& model, const ModuleTree& tree) {
     set_node_metadata(node, kTagKey, tree.tag(*scope));
     set_node_metadata(node, kSourceKey, classify(node, *scope));
     set_node_metadata(node, kNamespaceKey, tree.namespace_of(*scope));
-    node.set_name(namer(tree.name_prefix(*scope) + "/" + node.op_type()));
+    if (names == NodeNames::kScoped) node.set_name(namer(tree.name_prefix(*scope) + "/" + node.op_type()));
   }
   model.set_ir_version(kTaggedIrVersion);
   set_model_metadata(model, kModulesKey, tree.to_json().dump());
   set_model_metadata(model, kVersionKey, HTP_VERSION);
-}
-
-nlohmann::json coverage_report(const onnx::ModelProto& model) {
-  size_t nodes = 0, tagged = 0;
-  std::map<std::string, size_t> by_source{{"direct", 0}, {"inherited", 0}, {"fallback", 0}};
-  std::map<std::string, size_t> auxiliary, per_module;
-  for (const auto& node : model.graph().node()) {
-    auto meta = node_metadata(node);
-    ++nodes;
-    if (!meta[kTagKey].empty()) ++tagged;
-    if (meta.count(kSourceKey)) ++by_source[meta[kSourceKey]];
-    if (is_auxiliary_op(node.op_type())) ++auxiliary[node.op_type()];
-    ++per_module[meta[kScopeKey]];
-  }
-  size_t placed = by_source["inherited"], unplaced = by_source["fallback"];
-  return {{"nodes", nodes},
-          {"tagged", tagged},
-          {"empty_tags", nodes - tagged},
-          {"coverage", nodes == 0 ? 1.0 : double(tagged) / double(nodes)},
-          {"by_source", by_source},
-          {"auxiliary_by_op_type", auxiliary},
-          {"inheritance_rate", placed + unplaced == 0 ? nlohmann::json() : nlohmann::json(double(placed) / double(placed + unplaced))},
-          {"nodes_per_module", per_module}};
 }
 
 }  // namespace htp::tagging

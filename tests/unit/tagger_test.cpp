@@ -1,6 +1,8 @@
 // Node/model metadata on the onnx 1.12 classes, and the tagger on a hand-built ModelProto.
+#include "htp/tagging/auxiliary.h"
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/module_tree.h"
+#include "htp/tagging/reports.h"
 #include "htp/tagging/tagger.h"
 
 #include <google/protobuf/unknown_field_set.h>
@@ -8,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -277,6 +280,30 @@ TEST(AuxiliaryOps, DesignList) {
   }
 }
 
+// Shape arithmetic: Shape → Gather(initializer index) → Div(Constant) is auxiliary, the Mul that
+// reads the data input too is not; the same in any node order.
+TEST(AuxiliaryNodes, ShapeArithmeticCountsInAnyOrder) {
+  onnx::GraphProto graph;
+  graph.add_initializer()->set_name("index");
+  auto add = [&](const char* op, std::vector<std::string> inputs, const char* output) {
+    onnx::NodeProto* node = graph.add_node();
+    node->set_op_type(op);
+    for (auto& input : inputs) node->add_input(input);
+    node->add_output(output);
+  };
+  add("Shape", {"x"}, "s");
+  add("Gather", {"s", "index"}, "g");
+  add("Constant", {}, "k");
+  add("Div", {"g", "k"}, "d");
+  add("Mul", {"d", "x"}, "m");
+  add("Relu", {"m"}, "r");
+  add("Resize", {"r", "", "", "d"}, "y");
+  const std::vector<bool> expected = {true, true, true, true, false, false, false};
+  EXPECT_EQ(tagging::auxiliary_nodes(graph), expected);
+  std::reverse(graph.mutable_node()->begin(), graph.mutable_node()->end());
+  EXPECT_EQ(tagging::auxiliary_nodes(graph), std::vector<bool>(expected.rbegin(), expected.rend()));
+}
+
 // ---- coverage_report
 
 TEST(CoverageReport, Counts) {
@@ -325,6 +352,24 @@ TEST(CoverageReport, UntaggedNodesCountAsEmpty) {
   EXPECT_EQ(report.at("tagged"), 0);
   EXPECT_EQ(report.at("empty_tags"), 2);
   EXPECT_DOUBLE_EQ(report.at("coverage").get<double>(), 0.0);
+}
+
+TEST(SidecarReport, ModuleTreeWithChildrenAndNodeCountsAndEveryNodesTag) {
+  onnx::ModelProto model = small_model();
+  tagging::tag_model(model, small_tree());
+  nlohmann::json sidecar = tagging::sidecar_report(model);
+  EXPECT_EQ(sidecar.at("coverage"), tagging::coverage_report(model));
+  const nlohmann::json& modules = sidecar.at("modules");
+  ASSERT_EQ(modules.size(), 7u);
+  EXPECT_EQ(modules[0], (nlohmann::json{{"scope", ""}, {"class", "ResNet"}, {"parent", nullptr},
+                                         {"children", {"conv1", "layer1"}}, {"nodes", 2}}));
+  EXPECT_EQ(modules[3], (nlohmann::json{{"scope", "layer1.0"}, {"class", "Bottleneck"}, {"parent", "layer1"},
+                                         {"children", {"layer1.0.conv1", "layer1.0.conv2", "layer1.0.relu"}},
+                                         {"nodes", 0}}));
+  const nlohmann::json& nodes = sidecar.at("nodes");
+  ASSERT_EQ(nodes.size(), 7u);
+  EXPECT_EQ(nodes[5], (nlohmann::json{{"name", "/layer1/Flatten"}, {"op_type", "Flatten"}, {"scope", "layer1"},
+                                       {"tag", "/ResNet/Sequential"}, {"source", "inherited"}}));
 }
 
 TEST(CoverageReport, EmptyModel) {

@@ -15,6 +15,7 @@ struct ExportOptions {
   std::string out;          // ONNX file to write
   std::string save_io_dir;  // when set: in_K.npy / ref_K.npy
   std::string report_path;  // when set: coverage report JSON
+  std::string sidecar_path;  // when set: coverage, module tree and node → tag map JSON
   std::string weights;      // when set: state dict to load (safetensors or torch.save dict)
   uint64_t seed = 0;        // random weights and example inputs
   // Example inputs in forward order: .npy files, or random ones of these shapes and dtypes
@@ -27,5 +28,9 @@ struct ExportOptions {
 // Runs the whole pipeline; returns the coverage report read back from the written file.
 // Throws ExportError (one line, with context) on bad input; never leaves a partial file.
 nlohmann::json export_model(const ExportOptions& options);
+
+// The same pipeline up to the checked, tagged model, kept in memory (`out` and the other output
+// paths are ignored); returns its coverage report, with "model" and "seconds".
+nlohmann::json tag_statistics(const ExportOptions& options);
 
 }  // namespace htp::exporter

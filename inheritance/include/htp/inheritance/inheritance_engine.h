@@ -17,13 +17,13 @@ struct InheritanceStats {
 
 // Precondition: every node carries `htp.scope` naming a module of `tree` ("" for the root);
 // `htp.source` may be preset.
-// Postcondition: every candidate (a root-scoped node without preset source that is auxiliary: of
-// an auxiliary op type, or computing on shapes and constants only) has
-// `htp.source` = `inherited` and a non-root `htp.scope`, or `fallback` and the root scope. An
-// inherited scope is the lowest common ancestor of the consumers' scopes when that is not the root,
-// else a producer's non-root scope (a ModuleList/ModuleDict scope, which runs no forward of its own,
-// is lifted to its owner); the consumer rule is preferred, placement iterates to a fixpoint so chains of auxiliary ops
-// resolve, and the result depends on the graph's dataflow only, never on node order.
+// Postcondition: every candidate (a root-scoped auxiliary node, see tagging::auxiliary_nodes,
+// without a preset source) has `htp.source` = `inherited` and a non-root `htp.scope`, or `fallback`
+// and the root scope. An inherited scope is the lowest common ancestor of the consumers' scopes when
+// that is not the root, else a producer's non-root scope (a ModuleList/ModuleDict scope, which runs
+// no forward of its own, is lifted to its owner). The consumer rule is preferred; placement iterates
+// to a fixpoint so chains of auxiliary ops resolve, and depends on the dataflow only, never on node
+// order.
 class InheritanceEngine {
  public:
   InheritanceStats run(onnx::GraphProto& graph, const tagging::ModuleTree& tree) const;

@@ -1,0 +1,17 @@
+// Reports read back from a tagged model: what `--report` and `--sidecar` write and `stats` prints.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+#include <nlohmann/json_fwd.hpp>
+
+namespace htp::tagging {
+
+// Coverage: nodes, tagged, empty_tags, coverage, counts by source, auxiliary nodes (total and by op
+// type, see auxiliary_nodes), inheritance rate (null when nothing needed placing), nodes per module.
+nlohmann::json coverage_report(const onnx::ModelProto& model);
+
+// The sidecar: the coverage report, the module tree from `htp.modules` (scope, class, parent,
+// children, node count, in pre-order) and every node's name, op type, scope, tag and source.
+nlohmann::json sidecar_report(const onnx::ModelProto& model);
+
+}  // namespace htp::tagging
