@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "log the time of every stage");
   app.require_subcommand(0, 1);
   app.fallthrough();  // -q, -v after a subcommand name
-  std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app), htp::cli::add_stats_command(app)};
+  std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app), htp::cli::add_stats_command(app),
+                                             htp::cli::add_tag_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -48,6 +48,14 @@ void set_node_metadata(onnx::NodeProto& node, const std::string& key, const std:
   fields->AddLengthDelimited(kNodeMetadataField, entry.SerializeAsString());
 }
 
+void erase_node_metadata(onnx::NodeProto& node, const std::string& key) {
+  UnknownFieldSet* fields = node.mutable_unknown_fields();
+  for (int i = fields->field_count() - 1; i >= 0; --i) {
+    onnx::StringStringEntryProto entry;
+    if (parse_entry(fields->field(i), entry) && entry.key() == key) fields->DeleteSubrange(i, 1);
+  }
+}
+
 void set_model_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
   for (auto& entry : *model.mutable_metadata_props()) {
     if (entry.key() == key) {

@@ -1,8 +1,8 @@
 // A minimal reader of the protobuf wire format for the parts of an ONNX file the tests check:
-// nodes (name, op_type, inputs, outputs, metadata_props), initializer names (and, in
-// initializerTensors, their dims, data_type and raw_data bytes), graph inputs and outputs, model
-// metadata_props and ir_version. Independent of the exporter's C++ code, so tags
-// are verified as any consumer of the file would see them.
+// nodes (name, op_type, inputs, outputs, metadata_props, and their wire bytes without the
+// metadata), initializer names (and, in initializerTensors, their dims, data_type, raw_data and
+// whole wire bytes), graph inputs and outputs, model metadata_props and ir_version. Independent
+// of the exporter's C++ code, so tags are verified as any consumer of the file would see them.
 
 function* fields(buf, start = 0, end = buf.length) {
   let pos = start;
@@ -16,16 +16,18 @@ function* fields(buf, start = 0, end = buf.length) {
       shift += 7n;
     }
   };
+  // keyStart..fieldEnd: the field's whole encoding, key included.
   while (pos < end) {
+    const keyStart = pos;
     const key = Number(varint());
     const number = key >>> 3;
     const wire = key & 7;
-    if (wire === 0) yield { number, value: varint() };
-    else if (wire === 1) { yield { number, start: pos, end: pos + 8 }; pos += 8; }
-    else if (wire === 5) { yield { number, start: pos, end: pos + 4 }; pos += 4; }
+    if (wire === 0) { const value = varint(); yield { number, value, keyStart, fieldEnd: pos }; }
+    else if (wire === 1) { yield { number, start: pos, end: pos + 8, keyStart, fieldEnd: pos + 8 }; pos += 8; }
+    else if (wire === 5) { yield { number, start: pos, end: pos + 4, keyStart, fieldEnd: pos + 4 }; pos += 4; }
     else if (wire === 2) {
       const length = Number(varint());
-      yield { number, start: pos, end: pos + length };
+      yield { number, start: pos, end: pos + length, keyStart, fieldEnd: pos + length };
       pos += length;
     } else throw new Error(`unsupported wire type ${wire}`);
   }
@@ -44,19 +46,22 @@ function entries(buf, f) {
 
 function node(buf, f) {
   const result = { inputs: [], outputs: [], name: '', opType: '', metadata: {} };
+  const withoutMetadata = [];
   for (const g of fields(buf, f.start, f.end)) {
+    if (g.number !== 9) withoutMetadata.push(buf.subarray(g.keyStart, g.fieldEnd));
     if (g.number === 1) result.inputs.push(text(buf, g));
     else if (g.number === 2) result.outputs.push(text(buf, g));
     else if (g.number === 3) result.name = text(buf, g);
     else if (g.number === 4) result.opType = text(buf, g);
     else if (g.number === 9) { const e = entries(buf, g); result.metadata[e.key] = e.value; }
   }
+  result.bytesWithoutMetadata = Buffer.concat(withoutMetadata);
   return result;
 }
 
 // TensorProto: dims (1, repeated int64, packed or not), data_type (2), name (8), raw_data (9).
 function tensor(buf, f) {
-  const result = { name: '', dims: [], dataType: 0, rawData: null };
+  const result = { name: '', dims: [], dataType: 0, rawData: null, bytes: buf.subarray(f.start, f.end) };
   for (const g of fields(buf, f.start, f.end)) {
     if (g.number === 1 && 'value' in g) result.dims.push(Number(g.value));
     else if (g.number === 1) for (const d of fields(buf, g.start, g.end)) result.dims.push(Number(d.value));

@@ -20,6 +20,8 @@ std::map<std::string, std::string> node_metadata(const onnx::NodeProto& node);
 std::optional<std::string> node_metadata(const onnx::NodeProto& node, const std::string& key);
 // Sets `key` on the node, replacing an existing entry with that key.
 void set_node_metadata(onnx::NodeProto& node, const std::string& key, const std::string& value);
+// Removes every entry with `key` from the node.
+void erase_node_metadata(onnx::NodeProto& node, const std::string& key);
 
 void set_model_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value);
 std::optional<std::string> model_metadata(const onnx::ModelProto& model, const std::string& key);

@@ -1,0 +1,108 @@
+// `htp-export tag in.onnx --out tagged.onnx [--modules classes.json]`: tags a file exported by
+// torch.onnx.export, reading module scopes from its node names (docs/retag.md).
+#include "commands.h"
+
+#include "htp/inheritance/inheritance_engine.h"
+#include "htp/onnxio/error.h"
+#include "htp/onnxio/file_io.h"
+#include "htp/onnxio/onnx_file.h"
+#include "htp/tagging/metadata.h"
+#include "htp/tagging/reports.h"
+#include "htp/tagging/scope_names.h"
+#include "htp/tagging/tagger.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace htp::cli {
+namespace {
+
+struct TagOptions {
+  std::string in;
+  std::string out;
+  std::string modules;
+};
+
+bool carries_tags(const onnx::ModelProto& model) {
+  const auto& nodes = model.graph().node();
+  return tagging::model_metadata(model, tagging::kModulesKey) ||
+         std::any_of(nodes.begin(), nodes.end(), [](const onnx::NodeProto& node) {
+           return tagging::node_metadata(node, tagging::kScopeKey).has_value();
+         });
+}
+
+bool has_module_scopes(const onnx::GraphProto& graph) {
+  return std::any_of(graph.node().begin(), graph.node().end(), [](const onnx::NodeProto& node) {
+    return !tagging::node_metadata(node, tagging::kScopeKey).value_or("").empty();
+  });
+}
+
+void print_summary(const nlohmann::json& report, const TagOptions& options) {
+  const auto& by_source = report["by_source"];
+  std::cout << options.in << " -> " << options.out << ": " << report["nodes"] << " nodes, " << report["empty_tags"]
+            << " empty tags (direct " << by_source["direct"] << ", inherited " << by_source["inherited"]
+            << ", fallback " << by_source["fallback"] << ", inheritance rate ";
+  if (report["inheritance_rate"].is_null()) {
+    std::cout << "n/a";
+  } else {
+    std::cout << std::fixed << std::setprecision(1) << 100.0 * report["inheritance_rate"].get<double>() << "%";
+  }
+  std::cout << ")\n";
+}
+
+int run_tag(const TagOptions& options) {
+  onnxio::check_writable_location(options.out);
+  std::optional<tagging::ModuleClasses> classes;
+  auto modules_error = [&](const Error& e) { return Error("--modules " + options.modules + ": " + e.what()); };
+  if (!options.modules.empty()) {
+    try {
+      classes = tagging::parse_module_classes(onnxio::read_file(options.modules));
+    } catch (const Error& e) {
+      throw modules_error(e);
+    }
+  }
+  onnx::ModelProto model = onnxio::read_onnx_model(options.in);
+  if (carries_tags(model)) {
+    spdlog::warn("'{}' is already tagged; replacing its tags with ones read from the node names", options.in);
+  }
+  onnx::GraphProto& graph = *model.mutable_graph();
+  std::optional<tagging::ModuleTree> tree;
+  try {
+    tree = tagging::scope_nodes_by_name(graph, classes);
+  } catch (const Error& e) {
+    if (!classes) throw;
+    throw modules_error(e);
+  }
+  if (!has_module_scopes(graph)) {
+    spdlog::warn("no node name of '{}' carries a torch.onnx.export module path (/module/.../Op): "
+                 "only the root module can be tagged", options.in);
+  }
+  inheritance::InheritanceEngine().run(graph, *tree);
+  tagging::tag_model(model, *tree, tagging::NodeNames::kKeep);
+  onnxio::write_onnx_model(model, options.out);
+  print_summary(tagging::coverage_report(model), options);
+  return 0;
+}
+
+}  // namespace
+
+Command add_tag_command(CLI::App& parent) {
+  CLI::App* app = parent.add_subcommand("tag", "tag an ONNX file written by torch.onnx.export, reading module paths from its node names");
+  auto options = std::make_shared<TagOptions>();
+  app->add_option("file", options->in, "ONNX file from torch.onnx.export (scoped node names like /layer1/layer1.0/conv1/Conv)")
+      ->required();
+  app->add_option("--out", options->out, "ONNX file to write (written atomically)")->required();
+  app->add_option("--modules", options->modules,
+                  "JSON object module path -> class name, e.g. json.dump({n: type(m).__name__ for n, m in "
+                  "model.named_modules()}, f); without it classes are written as Module");
+  return {app, [options] { return run_tag(*options); }};
+}
+
+}  // namespace htp::cli
