@@ -120,8 +120,7 @@ nlohmann::json export_model(const ExportOptions& options) {
   if (!options.report_path.empty()) write_json(options.report_path, report, written);
   if (!options.sidecar_path.empty()) {
     nlohmann::json sidecar = tagging::sidecar_report(tagged.onnx);
-    sidecar["model"] = tagged.prepared.name;
-    sidecar["file"] = options.out;
+    sidecar["coverage"] = report;  // with the model name and file, as --report writes it
     write_json(options.sidecar_path, sidecar, written);
   }
   if (!options.save_io_dir.empty()) save_io(options.save_io_dir, tagged.prepared.inputs, tagged.prepared.run_reference(), written);

@@ -13,7 +13,8 @@ const dir = join(WORK_DIR, MODEL);
 mkdirSync(dir, { recursive: true });
 const onnxPath = join(dir, `${MODEL}.onnx`);
 const reportPath = join(dir, 'report.json');
-const summary = exportOrThrow(['--model', MODEL, '--out', onnxPath, '--save-io', join(dir, 'io'), '--report', reportPath, '-q']);
+const sidecarPath = join(dir, 'sidecar.json');
+const summary = exportOrThrow(['--model', MODEL, '--out', onnxPath, '--save-io', join(dir, 'io'), '--report', reportPath, '--sidecar', sidecarPath, '-q']);
 const model = readModel(onnxPath);
 
 test(`${MODEL}: ONNX Runtime reproduces LibTorch's outputs`, async () => {
@@ -34,6 +35,23 @@ test(`${MODEL}: every node is tagged with a real torchvision module`, () => {
   const rate = inheritanceRate(model);
   if (rate !== null) assert.ok(rate >= 0.9, `inheritance rate ${rate}`);
   assert.equal(report.inheritance_rate, rate);
+});
+
+test(`${MODEL}: the sidecar holds the file's module tree and every node's tag`, () => {
+  const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
+  assert.deepEqual(sidecar.coverage, JSON.parse(readFileSync(reportPath, 'utf8')));
+  assert.deepEqual(sidecar.nodes, model.nodes.map((n) => ({
+    name: n.name, op_type: n.opType, scope: n.metadata['htp.scope'], tag: n.metadata['htp.tag'], source: n.metadata['htp.source'],
+  })));
+  const listed = JSON.parse(model.metadata['htp.modules']);
+  assert.deepEqual(sidecar.modules.map((m) => m.scope).sort(), Object.keys(listed).sort());
+  for (const m of sidecar.modules) {
+    assert.equal(m.class, listed[m.scope].class, m.scope);
+    assert.equal(m.parent, listed[m.scope].parent, m.scope);
+    const children = Object.entries(listed).filter(([, info]) => info.parent === m.scope).map(([scope]) => scope);
+    assert.deepEqual([...m.children].sort(), children.sort(), m.scope);
+    assert.equal(m.nodes, model.nodes.filter((n) => n.metadata['htp.scope'] === m.scope).length, m.scope);
+  }
 });
 
 test(`${MODEL}: every Conv runs in a Conv2d module`, () => {
