@@ -78,12 +78,12 @@ enum class Verdict { kPlaced, kFailed, kUndecided };
 class Placement {
  public:
   Placement(const onnx::GraphProto& graph, const ModuleTree& tree) : tree_(tree), flow_(build_dataflow(graph)) {
-    std::vector<bool> auxiliary = tagging::auxiliary_nodes(graph);
+    roles_ = tagging::node_roles(graph);
     for (int i = 0; i < graph.node_size(); ++i) {
       const onnx::NodeProto& node = graph.node(i);
       auto meta = tagging::node_metadata(node);
       const std::string& scope = meta[tagging::kScopeKey];
-      bool candidate = scope.empty() && !meta.count(tagging::kSourceKey) && auxiliary[i];
+      bool candidate = scope.empty() && !meta.count(tagging::kSourceKey) && roles_[i] != tagging::NodeRole::kCompute;
       candidate_.push_back(candidate);
       scope_.push_back(candidate ? std::nullopt : std::optional<std::string>(scope));
     }
@@ -95,6 +95,7 @@ class Placement {
   }
 
   bool is_candidate(size_t node) const { return candidate_[node]; }
+  tagging::NodeRole role(size_t node) const { return roles_[node]; }
   const std::optional<std::string>& scope(size_t node) const { return scope_[node]; }
 
  private:
@@ -159,6 +160,7 @@ class Placement {
 
   const ModuleTree& tree_;
   Dataflow flow_;
+  std::vector<tagging::NodeRole> roles_;
   std::vector<bool> candidate_;
   std::vector<std::optional<std::string>> scope_;
 };
@@ -178,6 +180,9 @@ InheritanceStats InheritanceEngine::run(onnx::GraphProto& graph, const ModuleTre
       tagging::set_node_metadata(node, tagging::kScopeKey, *scope);
       tagging::set_node_metadata(node, tagging::kSourceKey, "inherited");
       ++stats.inherited;
+    } else if (placement.role(i) == tagging::NodeRole::kInputPreprocessing) {
+      tagging::set_node_metadata(node, tagging::kSourceKey, "direct");  // the root's own forward ran it
+      ++stats.left_at_root;
     } else {
       tagging::set_node_metadata(node, tagging::kSourceKey, "fallback");
       ++stats.fallback;

@@ -1,5 +1,6 @@
 #include "htp/tagging/auxiliary.h"
 
+#include <algorithm>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -21,27 +22,25 @@ bool reads_shape_only(const onnx::NodeProto& node) {
   return node.op_type() == "Shape" || node.op_type() == "Size" || node.op_type() == "Constant";
 }
 
-// Nodes whose value depends on shapes and constants only. Repeats passes until nothing changes,
-// so the result does not depend on node order (one pass plus a check on a sorted graph).
-std::vector<bool> shape_only_nodes(const onnx::GraphProto& graph) {
-  std::unordered_set<std::string> constant_tensors;  // initializers and outputs of shape-only nodes
-  for (const auto& initializer : graph.initializer()) constant_tensors.insert(initializer.name());
+// Nodes whose value depends only on the tensors `sources` and on shapes: Shape, Size and Constant
+// nodes and nodes all of whose inputs are sources or outputs of such nodes. Repeats passes until
+// nothing changes, so the result does not depend on node order (one pass and a check on a sorted
+// graph).
+std::vector<bool> nodes_derived_from(const onnx::GraphProto& graph, std::unordered_set<std::string> sources) {
   std::vector<bool> result(graph.node_size(), false);
   for (bool changed = true; changed;) {
     changed = false;
     for (int i = 0; i < graph.node_size(); ++i) {
       const onnx::NodeProto& node = graph.node(i);
       if (result[i]) continue;
-      bool shape_only = reads_shape_only(node);
-      if (!shape_only && node.input_size() > 0) {
-        shape_only = true;
-        for (const auto& input : node.input()) {
-          if (!input.empty() && !constant_tensors.count(input)) shape_only = false;
-        }
+      bool derived = reads_shape_only(node);
+      if (!derived && node.input_size() > 0) {
+        derived = std::all_of(node.input().begin(), node.input().end(),
+                              [&](const std::string& input) { return input.empty() || sources.count(input); });
       }
-      if (!shape_only) continue;
+      if (!derived) continue;
       result[i] = changed = true;
-      constant_tensors.insert(node.output().begin(), node.output().end());
+      sources.insert(node.output().begin(), node.output().end());
     }
   }
   return result;
@@ -49,12 +48,28 @@ std::vector<bool> shape_only_nodes(const onnx::GraphProto& graph) {
 
 }  // namespace
 
-std::vector<bool> auxiliary_nodes(const onnx::GraphProto& graph) {
-  std::vector<bool> result = shape_only_nodes(graph);
-  for (int i = 0; i < graph.node_size(); ++i) {
-    if (is_auxiliary_op(graph.node(i).op_type())) result[i] = true;
+std::vector<NodeRole> node_roles(const onnx::GraphProto& graph) {
+  std::unordered_set<std::string> constants;
+  for (const auto& initializer : graph.initializer()) constants.insert(initializer.name());
+  std::vector<bool> shape_only = nodes_derived_from(graph, constants);
+  // Parameters (initializers) are the model's own computation, so they do not count here.
+  std::unordered_set<std::string> inputs_and_shapes;
+  for (const auto& input : graph.input()) {
+    if (!constants.count(input.name())) inputs_and_shapes.insert(input.name());
   }
-  return result;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (shape_only[i]) inputs_and_shapes.insert(graph.node(i).output().begin(), graph.node(i).output().end());
+  }
+  std::vector<bool> input_only = nodes_derived_from(graph, inputs_and_shapes);
+  std::vector<NodeRole> roles(graph.node_size(), NodeRole::kCompute);
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (is_auxiliary_op(graph.node(i).op_type()) || shape_only[i]) {
+      roles[i] = NodeRole::kAuxiliary;
+    } else if (input_only[i]) {
+      roles[i] = NodeRole::kInputPreprocessing;
+    }
+  }
+  return roles;
 }
 
 }  // namespace htp::tagging

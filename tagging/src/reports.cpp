@@ -61,7 +61,7 @@ nlohmann::json node_tags(const onnx::GraphProto& graph) {
 
 nlohmann::json coverage_report(const onnx::ModelProto& model) {
   const onnx::GraphProto& graph = model.graph();
-  std::vector<bool> auxiliary = auxiliary_nodes(graph);
+  std::vector<NodeRole> roles = node_roles(graph);
   size_t nodes = static_cast<size_t>(graph.node_size()), tagged = 0, auxiliary_total = 0;
   std::map<std::string, size_t> by_source{{"direct", 0}, {"inherited", 0}, {"fallback", 0}};
   std::map<std::string, size_t> auxiliary_by_type;
@@ -70,7 +70,7 @@ nlohmann::json coverage_report(const onnx::ModelProto& model) {
     auto meta = node_metadata(node);
     if (!meta[kTagKey].empty()) ++tagged;
     if (meta.count(kSourceKey)) ++by_source[meta[kSourceKey]];
-    if (auxiliary[i]) {
+    if (roles[i] == NodeRole::kAuxiliary) {
       ++auxiliary_total;
       ++auxiliary_by_type[node.op_type()];
     }

@@ -132,6 +132,31 @@ TEST_F(InheritanceEngineTest, ARootContainerIsNoContextAndTheProducerDecides) {
   EXPECT_EQ(placement("n2_Cast"), Placed("embed", "inherited"));
 }
 
+TEST_F(InheritanceEngineTest, PlacesInputPreprocessingWithTheModulesItFeeds) {
+  graph_.add_input()->set_name("mask");
+  graph_.add_input()->set_name("x");
+  add("Constant", {}, {"axes"});
+  add("Unsqueeze", {"mask", "axes"}, {"m1"});
+  add("Cast", {"m1"}, {"m2"});
+  add("Constant", {}, {"one"});
+  add("Sub", {"one", "m2"}, {"inverted"});
+  add("Constant", {}, {"minimum"});
+  add("Mul", {"inverted", "minimum"}, {"additive"});
+  add("Add", {"scores0", "additive"}, {"a0"}, "encoder.layers.0.attn");
+  add("Add", {"scores1", "additive"}, {"a1"}, "encoder.layers.1.attn");
+  add("Relu", {"x"}, {"r"});  // prepares an input too, but only the root's own forward reads it
+  add("Neg", {"r"}, {"out"});
+  auto stats = run();
+  for (const char* name : {"n1_Constant", "n2_Unsqueeze", "n3_Cast", "n4_Constant", "n5_Sub", "n6_Constant", "n7_Mul"}) {
+    EXPECT_EQ(placement(name), Placed("encoder", "inherited")) << name;
+  }
+  EXPECT_EQ(placement("n10_Relu"), Placed("", "direct"));  // a compute op of the root: never fallback
+  EXPECT_EQ(placement("n11_Neg"), Placed("", "direct"));
+  EXPECT_EQ(stats.inherited, 7u);
+  EXPECT_EQ(stats.left_at_root, 2u);
+  EXPECT_EQ(stats.fallback, 0u);
+}
+
 TEST_F(InheritanceEngineTest, KeepsPresetSourcesAndNonAuxiliaryRootOps) {
   onnx::NodeProto& preset = add("Constant", {}, {"k"});
   htp::tagging::set_node_metadata(preset, htp::tagging::kSourceKey, "direct");

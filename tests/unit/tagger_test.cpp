@@ -280,11 +280,13 @@ TEST(AuxiliaryOps, DesignList) {
   }
 }
 
-// Shape arithmetic: Shape → Gather(initializer index) → Div(Constant) is auxiliary, the Mul that
-// reads the data input too is not; the same in any node order.
-TEST(AuxiliaryNodes, ShapeArithmeticCountsInAnyOrder) {
+// Shape arithmetic: Shape → Gather(initializer index) → Div(Constant) is auxiliary; Mul reads a
+// graph input too, so it only prepares inputs, and so does the Resize of it; Conv reads a
+// parameter and Softmax reads Conv: real compute ops. The same in any node order.
+TEST(NodeRoles, ShapeArithmeticAndInputPreprocessingInAnyOrder) {
   onnx::GraphProto graph;
   graph.add_initializer()->set_name("index");
+  graph.add_input()->set_name("x");
   auto add = [&](const char* op, std::vector<std::string> inputs, const char* output) {
     onnx::NodeProto* node = graph.add_node();
     node->set_op_type(op);
@@ -296,12 +298,17 @@ TEST(AuxiliaryNodes, ShapeArithmeticCountsInAnyOrder) {
   add("Constant", {}, "k");
   add("Div", {"g", "k"}, "d");
   add("Mul", {"d", "x"}, "m");
-  add("Relu", {"m"}, "r");
-  add("Resize", {"r", "", "", "d"}, "y");
-  const std::vector<bool> expected = {true, true, true, true, false, false, false};
-  EXPECT_EQ(tagging::auxiliary_nodes(graph), expected);
+  add("Resize", {"m", "", "", "d"}, "y");
+  graph.add_initializer()->set_name("w");
+  add("Conv", {"y", "w"}, "c");
+  add("Softmax", {"c"}, "p");
+  using tagging::NodeRole;
+  const std::vector<NodeRole> expected = {NodeRole::kAuxiliary, NodeRole::kAuxiliary, NodeRole::kAuxiliary,
+                                          NodeRole::kAuxiliary, NodeRole::kInputPreprocessing,
+                                          NodeRole::kInputPreprocessing, NodeRole::kCompute, NodeRole::kCompute};
+  EXPECT_EQ(tagging::node_roles(graph), expected);
   std::reverse(graph.mutable_node()->begin(), graph.mutable_node()->end());
-  EXPECT_EQ(tagging::auxiliary_nodes(graph), std::vector<bool>(expected.rbegin(), expected.rend()));
+  EXPECT_EQ(tagging::node_roles(graph), std::vector<NodeRole>(expected.rbegin(), expected.rend()));
 }
 
 // ---- coverage_report

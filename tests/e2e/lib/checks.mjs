@@ -97,30 +97,45 @@ export const AUXILIARY_OPS = new Set(['Constant', 'ConstantOfShape', 'Shape', 'S
   'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Concat', 'Split', 'Slice', 'Gather', 'Expand', 'Tile', 'Where',
   'Equal', 'Less', 'Greater', 'Not', 'And', 'Or', 'Range', 'Identity']);
 
-// Nodes computing on shapes and constants only (Shape, Size, Constant, and nodes fed only by those
-// and by initializers): the engine treats their integer arithmetic as auxiliary too. The file's node
-// order is topological, as ONNX requires.
-function shapeOnlyNodes(model) {
-  const initializers = new Set(model.initializers);
-  const shapeOnlyTensors = new Set();
+// Nodes whose value derives only from the tensors `sources` and from shapes: Shape, Size and
+// Constant nodes and nodes fed only by sources and such nodes. The file's node order is
+// topological, as ONNX requires.
+function derivedNodes(model, sources) {
+  const known = new Set(sources);
   const result = new Set();
   for (const node of model.nodes) {
     const inputs = node.inputs.filter((i) => i !== '');
-    const only = ['Shape', 'Size', 'Constant'].includes(node.opType)
-      || (inputs.length > 0 && inputs.every((i) => initializers.has(i) || shapeOnlyTensors.has(i)));
-    if (!only) continue;
+    const derived = ['Shape', 'Size', 'Constant'].includes(node.opType)
+      || (inputs.length > 0 && inputs.every((i) => known.has(i)));
+    if (!derived) continue;
     result.add(node);
-    for (const output of node.outputs) shapeOnlyTensors.add(output);
+    for (const output of node.outputs) known.add(output);
   }
   return result;
 }
 
+// The engine's node roles: auxiliary (by op type, or computing on shapes and constants only) and
+// input preprocessing (compute ops fed only by graph inputs, shapes and constants, no parameter).
+export function nodeRoles(model) {
+  const shapeOnly = derivedNodes(model, model.initializers);
+  const initializers = new Set(model.initializers);
+  const inputsAndShapes = model.inputs.map((i) => i.name ?? i).filter((name) => !initializers.has(name))
+    .concat([...shapeOnly].flatMap((n) => n.outputs));
+  const inputOnly = derivedNodes(model, inputsAndShapes);
+  const roles = new Map();
+  for (const node of model.nodes) {
+    const auxiliary = AUXILIARY_OPS.has(node.opType) || shapeOnly.has(node);
+    roles.set(node, auxiliary ? 'auxiliary' : inputOnly.has(node) ? 'input preprocessing' : 'compute');
+  }
+  return roles;
+}
+
 const isAncestorOrSelf = (ancestor, scope) => ancestor === '' || scope === ancestor || scope.startsWith(`${ancestor}.`);
 
-// The source rules of DESIGN.md, checked from the file's dataflow: an inherited node is auxiliary (by
-// op type, or shape-only) and
-// its non-root scope is an ancestor-or-equal of one consumer's scope or equal to one producer's; a
-// fallback node is an auxiliary node at the root; a direct node at the root is a compute op.
+// The source rules of DESIGN.md, checked from the file's dataflow: an inherited node is auxiliary or
+// input preprocessing (nodeRoles) and its non-root scope is an ancestor-or-equal of one consumer's
+// scope or equal to one producer's; a fallback node is an auxiliary node at the root; a direct node
+// at the root is not auxiliary.
 export function inheritanceProblems(model) {
   const producer = new Map();
   const consumers = new Map();
@@ -131,17 +146,17 @@ export function inheritanceProblems(model) {
       consumers.get(input).push(node);
     }
   }
-  const shapeOnly = shapeOnlyNodes(model);
+  const roles = nodeRoles(model);
   const problems = [];
   for (const node of model.nodes) {
     const { 'htp.scope': scope, 'htp.source': source } = node.metadata;
     const where = `${node.opType} ${node.name}`;
-    const auxiliary = AUXILIARY_OPS.has(node.opType) || shapeOnly.has(node);
+    const auxiliary = roles.get(node) === 'auxiliary';
     if (source === 'inherited') {
       const consumerScopes = node.outputs.flatMap((o) => consumers.get(o) ?? []).map((n) => n.metadata['htp.scope']);
       const producerScopes = node.inputs.map((i) => producer.get(i)).filter(Boolean).map((n) => n.metadata['htp.scope']);
       const justified = consumerScopes.some((c) => isAncestorOrSelf(scope, c)) || producerScopes.includes(scope);
-      if (!auxiliary || scope === '' || !justified) problems.push(`${where}: inherited scope '${scope}' not justified by its dataflow`);
+      if (roles.get(node) === 'compute' || scope === '' || !justified) problems.push(`${where}: inherited scope '${scope}' not justified by its dataflow`);
     }
     if (source === 'fallback' && (!auxiliary || scope !== '')) problems.push(`${where}: fallback must be an auxiliary op at the root`);
     if (source === 'direct' && scope === '' && auxiliary) problems.push(`${where}: auxiliary op at the root marked direct`);

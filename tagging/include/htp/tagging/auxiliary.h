@@ -12,11 +12,22 @@ namespace htp::tagging {
 // The auxiliary op types of DESIGN.md (Constant, Shape, Cast, Reshape, Gather, Where, ...).
 bool is_auxiliary_op(const std::string& op_type);
 
-// Per node of `graph`: auxiliary by op type, or computing on shapes and constants only (Shape,
-// Size and Constant nodes, and nodes all of whose inputs are initializers or such nodes). The
-// second kind is our addition to DESIGN.md's list: integer arithmetic on sizes (`h // patch`
-// becomes Div, Mod, Less, Xor, ...) is as much shape plumbing as Gather or Concat. Independent of
-// node order.
-std::vector<bool> auxiliary_nodes(const onnx::GraphProto& graph);
+// What a node is to the inheritance engine.
+enum class NodeRole {
+  kCompute,
+  // Shape plumbing: of an auxiliary op type, or computing on shapes and constants only (Shape,
+  // Size and Constant nodes, and nodes all of whose inputs are initializers or such nodes). The
+  // second kind is our addition to DESIGN.md's list: integer arithmetic on sizes (`h // patch`
+  // becomes Div, Mod, Less, Xor, ...) is as much shape plumbing as Gather or Concat.
+  kAuxiliary,
+  // A compute op that only prepares graph inputs: all of its inputs derive from graph inputs,
+  // shapes and constants alone, with no parameter (initializer) and no module upstream of it (an
+  // attention mask's `(1 - mask) * min`). At the root it takes its context from dataflow like auxiliary ops; where
+  // dataflow cannot place it, the root's own forward is its true context and it stays `direct`.
+  kInputPreprocessing,
+};
+
+// The role of every node of `graph`, in node order; independent of node order.
+std::vector<NodeRole> node_roles(const onnx::GraphProto& graph);
 
 }  // namespace htp::tagging

@@ -7,7 +7,7 @@
 namespace htp::tagging {
 
 // Coverage: nodes, tagged, empty_tags, coverage, counts by source, auxiliary nodes (total and by op
-// type, see auxiliary_nodes), inheritance rate (null when nothing needed placing), nodes per module.
+// type, see node_roles), inheritance rate (null when nothing needed placing), nodes per module.
 nlohmann::json coverage_report(const onnx::ModelProto& model);
 
 // The sidecar: the coverage report, the module tree from `htp.modules` (scope, class, parent,
