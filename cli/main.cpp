@@ -63,6 +63,13 @@ int main(int argc, char** argv) {
   app.add_option("--input-shape", input_shapes,
                  "random example input of this shape, e.g. 1,3,224,224; repeat in forward order (zoo: the image size)");
   app.add_option("--input-dtype", options.input_dtypes, "dtype of the matching --input-shape (default float32)");
+  const CLI::Validator positive([](std::string& text) {
+    return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos && std::stoll(text) > 0
+               ? std::string()
+               : "must be a positive integer, got '" + text + "'";
+  }, "POSITIVE");
+  app.add_option("--batch", options.batch, "example batch size of a zoo model (transformers: default 2)")->check(positive);
+  app.add_option("--seq-len", options.seq_len, "example sequence length of a zoo transformer (default 16)")->check(positive);
   app.add_flag("--list-models", list_models, "print the built-in model names and exit");
   app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
   app.add_flag("-v,--verbose", verbose, "log the time of every stage");

@@ -55,7 +55,11 @@ PreparedModel prepare_zoo_model(const ExportOptions& options) {
   torch::manual_seed(options.seed);
   zoo::ZooModel model;
   try {
-    model = zoo::make_model(options.model, zoo::ZooOptions{options.input_shapes.empty() ? std::vector<int64_t>{} : options.input_shapes[0]});
+    zoo::ZooOptions zoo_options;
+    if (!options.input_shapes.empty()) zoo_options.input_shape = options.input_shapes[0];
+    zoo_options.batch = options.batch;
+    zoo_options.seq_len = options.seq_len;
+    model = zoo::make_model(options.model, zoo_options);
   } catch (const std::invalid_argument& e) {
     throw ExportError(e.what());
   }
@@ -65,7 +69,7 @@ PreparedModel prepare_zoo_model(const ExportOptions& options) {
   }
   torch::manual_seed(options.seed);
   std::vector<at::Tensor> inputs;
-  for (const auto& spec : model.inputs) inputs.push_back(random_input(spec.shape, spec.dtype));
+  for (const auto& spec : model.inputs) inputs.push_back(spec.example ? spec.example(spec.shape) : random_input(spec.shape, spec.dtype));
   TracedGraph traced = trace_zoo_model(model, inputs);
   auto reference = [model, inputs] { return model.forward(inputs); };
   return PreparedModel{options.model, std::move(traced), inputs, reference};

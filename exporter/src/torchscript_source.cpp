@@ -230,7 +230,7 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
                       ", got " + std::to_string(inputs.size()));
   }
   torch::jit::Inline(*graph);
-  TracedGraph traced{graph, {}, {}, {}, module_tree(module), CallstackScopes(module), /*in_place_as_functional=*/false};
+  TracedGraph traced{graph, {}, {}, {}, {}, module_tree(module), CallstackScopes(module), /*in_place_as_functional=*/false};
   inline_plain_attributes(*graph, module._ivalue());
   torch::jit::RemoveListMutation(graph);
   torch::jit::RemoveTensorMutation(graph);

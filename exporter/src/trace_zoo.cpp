@@ -50,8 +50,10 @@ TracedGraph trace_zoo_model(const zoo::ZooModel& model, const std::vector<at::Te
                                                       /*force_outplace=*/false, /*self=*/nullptr))->graph;
   torch::jit::EliminateDeadCode(graph);
 
-  TracedGraph traced{graph, {}, {}, model.output_names, module_tree(*model.module), nullptr};
-  for (size_t i = 0; i < inputs.size(); ++i) traced.inputs.push_back(GraphInput{graph->inputs()[i], model.inputs[i].name, inputs[i]});
+  TracedGraph traced{graph, {}, {}, model.output_names, model.output_dim_names, module_tree(*model.module), nullptr};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    traced.inputs.push_back(GraphInput{graph->inputs()[i], model.inputs[i].name, inputs[i], model.inputs[i].dim_names});
+  }
   for (size_t i = 0; i < parameters.size(); ++i) traced.parameters[graph->inputs()[inputs.size() + i]] = parameters[i];
   traced.scope_of = [](const torch::jit::Node* node) { return const_cast<torch::jit::Node*>(node)->scope()->namesFromRoot("."); };
   return traced;

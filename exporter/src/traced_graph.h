@@ -17,6 +17,8 @@ struct GraphInput {
   const torch::jit::Value* value;
   std::string name;
   at::Tensor example;  // the example value; its dtype and shape describe the input
+  // Per dim: a symbolic name for a dynamic axis, "" for a fixed size; empty when all are fixed.
+  std::vector<std::string> dim_names;
 };
 
 struct Parameter {
@@ -31,6 +33,8 @@ struct TracedGraph {
   // archive. Every other graph input must be unused.
   std::unordered_map<const torch::jit::Value*, Parameter> parameters;
   std::vector<std::string> output_names;
+  // Per output: as GraphInput::dim_names.
+  std::vector<std::vector<std::string>> output_dim_names;
   tagging::ModuleTree modules;
   // Module path of the module that ran a node ("" for the root).
   std::function<std::string(const torch::jit::Node*)> scope_of;

@@ -106,12 +106,16 @@ TEST_P(ZooModelTest, ForwardGivesFiniteLogits) {
   EXPECT_LT(spread, 1e4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torchvision, ZooModelTest, ::testing::ValuesIn(htp::zoo::model_names()),
+const std::vector<std::string> kTorchvisionModels = {"resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small",
+                                                     "efficientnet_b0"};
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, ZooModelTest, ::testing::ValuesIn(kTorchvisionModels),
                          [](const auto& info) { return info.param; });
 
-TEST(Zoo, ListsTheTorchvisionModels) {
-  EXPECT_EQ(htp::zoo::model_names(), (std::vector<std::string>{"resnet18", "resnet50", "mobilenet_v2",
-                                                               "mobilenet_v3_small", "efficientnet_b0"}));
+TEST(Zoo, ListsTheTorchvisionModelsThenTheTransformers) {
+  std::vector<std::string> expected = kTorchvisionModels;
+  expected.insert(expected.end(), {"bert-tiny", "bert-base"});
+  EXPECT_EQ(htp::zoo::model_names(), expected);
 }
 
 TEST(Zoo, WeightsAreDeterministicPerSeed) {
@@ -139,7 +143,7 @@ TEST(Zoo, UnknownModelListsKnownOnes) {
   } catch (const std::invalid_argument& error) {
     EXPECT_EQ(std::string(error.what()),
               "unknown model 'nope'; known models: resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, "
-              "efficientnet_b0");
+              "efficientnet_b0, bert-tiny, bert-base");
   }
 }
 

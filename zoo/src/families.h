@@ -10,5 +10,8 @@ ZooModel build_resnet50();
 ZooModel build_mobilenet_v2();
 ZooModel build_mobilenet_v3_small();
 ZooModel build_efficientnet_b0();
+// Sequence models read the example batch size and length from the options.
+ZooModel build_bert_tiny(const ZooOptions& options);
+ZooModel build_bert_base(const ZooOptions& options);
 
 }  // namespace htp::zoo

@@ -3,22 +3,58 @@
 #include "families.h"
 
 #include <algorithm>
+#include <functional>
 #include <stdexcept>
 #include <utility>
 
 namespace htp::zoo {
 namespace {
 
-using Builder = ZooModel (*)();
+using Builder = std::function<ZooModel(const ZooOptions&)>;
+
+InputSpec image_input(const ZooOptions& options) {
+  if (options.seq_len != 0) throw std::invalid_argument("--seq-len applies to sequence models only");
+  InputSpec input{"input", {1, 3, 224, 224}, torch::kFloat32};
+  if (!options.input_shape.empty()) {
+    const auto& shape = options.input_shape;
+    const bool positive = std::all_of(shape.begin(), shape.end(), [](int64_t dim) { return dim > 0; });
+    if (shape.size() != 4 || shape[1] != 3 || !positive) {
+      throw std::invalid_argument("image models take an input shape N,3,H,W with positive sizes");
+    }
+    input.shape = shape;
+  }
+  if (options.batch < 0) throw std::invalid_argument("--batch must be positive");
+  if (options.batch > 0) input.shape[0] = options.batch;
+  return input;
+}
+
+// An image model: one input `input` of the default or chosen N,3,H,W.
+Builder image_model(ZooModel (*build)()) {
+  return [build](const ZooOptions& options) {
+    InputSpec input = image_input(options);  // validated before drawing weights, so a bad shape fails fast
+    ZooModel model = build();
+    model.inputs = {std::move(input)};
+    return model;
+  };
+}
+
+Builder sequence_model(ZooModel (*build)(const ZooOptions&)) {
+  return [build](const ZooOptions& options) {
+    if (!options.input_shape.empty()) throw std::invalid_argument("sequence models take --batch and --seq-len, not --input-shape");
+    return build(options);
+  };
+}
 
 // --list-models order.
 const std::vector<std::pair<std::string, Builder>>& registry() {
   static const std::vector<std::pair<std::string, Builder>> models = {
-      {"resnet18", build_resnet18},
-      {"resnet50", build_resnet50},
-      {"mobilenet_v2", build_mobilenet_v2},
-      {"mobilenet_v3_small", build_mobilenet_v3_small},
-      {"efficientnet_b0", build_efficientnet_b0},
+      {"resnet18", image_model(build_resnet18)},
+      {"resnet50", image_model(build_resnet50)},
+      {"mobilenet_v2", image_model(build_mobilenet_v2)},
+      {"mobilenet_v3_small", image_model(build_mobilenet_v3_small)},
+      {"efficientnet_b0", image_model(build_efficientnet_b0)},
+      {"bert-tiny", sequence_model(build_bert_tiny)},
+      {"bert-base", sequence_model(build_bert_base)},
   };
   return models;
 }
@@ -27,18 +63,6 @@ std::string joined_names() {
   std::string joined;
   for (const auto& name : model_names()) joined += (joined.empty() ? "" : ", ") + name;
   return joined;
-}
-
-InputSpec image_input(const ZooOptions& options) {
-  InputSpec input{"input", {1, 3, 224, 224}, torch::kFloat32};
-  if (options.input_shape.empty()) return input;
-  const auto& shape = options.input_shape;
-  const bool positive = std::all_of(shape.begin(), shape.end(), [](int64_t dim) { return dim > 0; });
-  if (shape.size() != 4 || shape[1] != 3 || !positive) {
-    throw std::invalid_argument("image models take an input shape N,3,H,W with positive sizes");
-  }
-  input.shape = shape;
-  return input;
 }
 
 }  // namespace
@@ -59,11 +83,7 @@ ZooModel make_model(const std::string& name, const ZooOptions& options) {
   if (found == models.end()) {
     throw std::invalid_argument("unknown model '" + name + "'; known models: " + joined_names());
   }
-  // Validate the options before drawing weights, so a bad shape fails fast.
-  auto input = image_input(options);
-  auto model = found->second();
-  model.inputs = {std::move(input)};
-  return model;
+  return found->second(options);
 }
 
 }  // namespace htp::zoo

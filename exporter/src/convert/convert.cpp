@@ -45,14 +45,23 @@ void bind_static_value(ConversionContext& ctx, const Node* node) {
   ctx.bind_constant(node->output(), items);
 }
 
+// A graph input or output: element type and shape, where a dim named in `dim_names` is symbolic
+// (dim_param) and the others are the example's sizes.
 void add_value_info(onnx::ValueInfoProto& info, const std::string& name, at::ScalarType dtype,
-                    const std::optional<std::vector<int64_t>>& sizes) {
+                    const std::optional<std::vector<int64_t>>& sizes, const std::vector<std::string>& dim_names = {}) {
   info.set_name(name);
   auto* tensor_type = info.mutable_type()->mutable_tensor_type();
   tensor_type->set_elem_type(onnx_dtype(dtype));
   if (!sizes) return;
   auto* shape = tensor_type->mutable_shape();
-  for (int64_t size : *sizes) shape->add_dim()->set_dim_value(size);
+  for (size_t i = 0; i < sizes->size(); ++i) {
+    auto* dim = shape->add_dim();
+    if (i < dim_names.size() && !dim_names[i].empty()) {
+      dim->set_dim_param(dim_names[i]);
+    } else {
+      dim->set_dim_value((*sizes)[i]);
+    }
+  }
 }
 
 // Graph outputs in forward order, with tuples and lists flattened.
@@ -80,7 +89,8 @@ void convert_outputs(ConversionContext& ctx, const TracedGraph& traced, onnx::Gr
     ctx.rename_output(name, traced.output_names[i]);
     ctx.bind(outputs[i], traced.output_names[i]);  // a later output of the same value reads the new name
     used.insert(traced.output_names[i]);
-    add_value_info(*graph.add_output(), traced.output_names[i], ctx.scalar_type(outputs[i]), ctx.sizes(outputs[i]));
+    const auto& dim_names = i < traced.output_dim_names.size() ? traced.output_dim_names[i] : std::vector<std::string>{};
+    add_value_info(*graph.add_output(), traced.output_names[i], ctx.scalar_type(outputs[i]), ctx.sizes(outputs[i]), dim_names);
   }
 }
 
@@ -103,7 +113,7 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced) {
 
   ConversionContext ctx(graph);
   for (const GraphInput& input : traced.inputs) {
-    add_value_info(*graph.add_input(), input.name, input.example.scalar_type(), input.example.sizes().vec());
+    add_value_info(*graph.add_input(), input.name, input.example.scalar_type(), input.example.sizes().vec(), input.dim_names);
     ctx.bind(input.value, input.name);
   }
   for (const auto& [value, parameter] : traced.parameters) ctx.bind_parameter(value, parameter.name, parameter.value);

@@ -1,10 +1,12 @@
 // A minimal reader of the protobuf wire format for the parts of an ONNX file the tests check:
 // nodes (name, op_type, inputs, outputs, metadata_props, and their wire bytes without the
 // metadata), initializer names (and, in initializerTensors, their dims, data_type, raw_data and
-// whole wire bytes), graph inputs and outputs, model metadata_props and ir_version. Independent
+// whole wire bytes), graph inputs and outputs (with their dims), model metadata_props and ir_version. Independent
 // of the exporter's C++ code, so tags are verified as any consumer of the file would see them.
 
-function* fields(buf, start = 0, end = buf.length) {
+// The fields of a message: { number, value } for varints, { number, start, end } (the payload)
+// otherwise, and keyStart..fieldEnd, the field's whole encoding.
+export function* fields(buf, start = 0, end = buf.length) {
   let pos = start;
   const varint = () => {
     let result = 0n;
@@ -16,7 +18,6 @@ function* fields(buf, start = 0, end = buf.length) {
       shift += 7n;
     }
   };
-  // keyStart..fieldEnd: the field's whole encoding, key included.
   while (pos < end) {
     const keyStart = pos;
     const key = Number(varint());
@@ -77,9 +78,26 @@ function namedChild(buf, f, nameField) {
   return '';
 }
 
+// The dims of a ValueInfoProto's tensor type: numbers for dim_value, strings for dim_param, null
+// for an unknown dim; null when the type has no shape.
+function valueDims(buf, f) {
+  const child = (g, number) => [...fields(buf, g.start, g.end)].find((h) => h.number === number);
+  const type = child(f, 2);
+  const tensorType = type && child(type, 1);
+  const shape = tensorType && child(tensorType, 2);
+  if (!shape) return null;
+  return [...fields(buf, shape.start, shape.end)].filter((d) => d.number === 1).map((d) => {
+    const value = child(d, 1);
+    const param = child(d, 2);
+    if (value) return Number(value.value);
+    return param ? text(buf, param) : null;
+  });
+}
+
 export function readOnnx(buffer) {
   const model = {
     irVersion: 0, metadata: {}, nodes: [], initializers: [], initializerTensors: new Map(), inputs: [], outputs: [], opsets: [],
+    dims: new Map(),  // graph input and output name → valueDims
   };
   for (const f of fields(buffer)) {
     if (f.number === 1) model.irVersion = Number(f.value);
@@ -98,8 +116,11 @@ export function readOnnx(buffer) {
           const t = tensor(buffer, g);
           model.initializers.push(t.name);
           model.initializerTensors.set(t.name, t);
-        } else if (g.number === 11) model.inputs.push(namedChild(buffer, g, 1));
-        else if (g.number === 12) model.outputs.push(namedChild(buffer, g, 1));
+        } else if (g.number === 11 || g.number === 12) {
+          const name = namedChild(buffer, g, 1);
+          (g.number === 11 ? model.inputs : model.outputs).push(name);
+          model.dims.set(name, valueDims(buffer, g));
+        }
       }
     }
   }

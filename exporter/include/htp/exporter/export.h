@@ -18,6 +18,8 @@ struct ExportOptions {
   std::string sidecar_path;  // when set: coverage, module tree and node → tag map JSON
   std::string weights;      // when set: state dict to load (safetensors or torch.save dict)
   uint64_t seed = 0;        // random weights and example inputs
+  int64_t batch = 0;        // sequence models: example batch size and length (0: the model's default)
+  int64_t seq_len = 0;
   // Example inputs in forward order: .npy files, or random ones of these shapes and dtypes
   // ("float32" when not given). For a zoo model, one shape overrides its image size.
   std::vector<std::string> input_files;

@@ -19,6 +19,12 @@ struct InputSpec {
   std::string name;            // graph input name, e.g. "input" or "input_ids"
   std::vector<int64_t> shape;  // example shape
   torch::Dtype dtype = torch::kFloat32;
+  // Per dim: a symbolic name ("batch", "sequence") for a dynamic axis, "" for a fixed size; empty
+  // when every dim is fixed.
+  std::vector<std::string> dim_names;
+  // Draws the example input (token ids below the vocabulary size, a 0/1 mask, ...) from the current
+  // torch seed; null for a standard normal float tensor.
+  std::function<torch::Tensor(const std::vector<int64_t>& shape)> example;
 };
 
 struct ZooModel {
@@ -27,11 +33,17 @@ struct ZooModel {
   std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)> forward;
   std::vector<InputSpec> inputs;
   std::vector<std::string> output_names;
+  // Per output, per dim: as InputSpec::dim_names; empty when the outputs' dims are all fixed.
+  std::vector<std::vector<std::string>> output_dim_names;
 };
 
 struct ZooOptions {
   // Overrides the image size (N,C,H,W) of single-image models; empty keeps the default.
   std::vector<int64_t> input_shape;
+  // Example batch size and sequence length of sequence models (--batch, --seq-len); 0 keeps the
+  // model's default.
+  int64_t batch = 0;
+  int64_t seq_len = 0;
 };
 
 // Builds a model in eval mode with deterministic random weights drawn from the current torch
