@@ -1,6 +1,6 @@
-// End to end, extraction by module (docs/extract.md): `htp-export extract` cuts a ResNet-50 stage
-// and the attention and MLP of a transformer block (the `attention` TorchScript fixture) out of
-// exported files. Each part holds exactly its subtree's nodes, with the boundary and initializers
+// End to end, extraction by module (docs/extract.md): `htp-export extract` cuts a ResNet-50 stage,
+// a BERT-base encoder layer, and the attention and MLP of a transformer block (the `attention`
+// TorchScript fixture) out of exported files. Each part holds exactly its subtree's nodes, with the boundary and initializers
 // worked out here independently of the C++ code, runs in ONNX Runtime, and, fed the intermediate
 // tensors of a full-model run, reproduces the full model's values at its outputs.
 import { test } from 'node:test';
@@ -23,6 +23,10 @@ const MAX_REL_DIFF = 1e-5;
 const resnetDir = caseDir(root, 'resnet50');
 const resnet = { path: join(resnetDir, 'full.onnx'), ioDir: join(resnetDir, 'io') };
 exportOrThrow(['--model', 'resnet50', '--out', resnet.path, '--save-io', resnet.ioDir, '-q']);
+
+const bertDir = caseDir(root, 'bert-base');
+const bert = { path: join(bertDir, 'full.onnx'), ioDir: join(bertDir, 'io') };
+exportOrThrow(['--model', 'bert-base', '--out', bert.path, '--save-io', bert.ioDir, '-q']);
 
 const attentionDir = caseDir(root, 'attention');
 const fixtureIo = join(SOURCE_DIR, 'fixtures/torchscript/attention');
@@ -149,6 +153,14 @@ test('resnet50 --scope layer2: a stage', async (t) => {
   const { part } = await checkPart(t, resnet, 'layer2');
   console.log(`# layer2: ${part.nodes.length} nodes, ${part.initializers.length} initializers`);
   assert.deepEqual([part.inputs.length, part.outputs.length], [1, 1]);
+});
+
+test('bert-base --scope encoder.layer.3: one encoder layer, fed the hidden states and the mask', async (t) => {
+  const { part } = await checkPart(t, bert, 'encoder.layer.3');
+  console.log(`# encoder.layer.3: ${part.nodes.length} nodes, inputs ${part.inputs}, outputs ${part.outputs}`);
+  assert.equal(part.inputs.length, 2, `inputs: ${part.inputs}`);  // hidden states and the extended mask
+  assert.equal(part.outputs.length, 1);
+  assert.equal(part.initializers.length, 16);  // 6 Linear weights and biases, 2 LayerNorms
 });
 
 test('attention --scope attn: the self-attention of a transformer block, with the mask input', async (t) => {

@@ -3,38 +3,10 @@
 // nodes without metadata_props (a file no tagger has seen). Fields are copied byte for byte; only
 // the lengths of the messages around an edit are written anew.
 
-// The fields of a message as { number, from, to, start, end }: [from, to) is the whole field, key
-// included, and [start, end) the payload of a length-delimited one.
-function rawFields(buf, begin = 0, finish = buf.length) {
-  const result = [];
-  let pos = begin;
-  const varint = () => {
-    let value = 0;
-    for (let scale = 1; ; scale *= 128) {
-      const byte = buf[pos++];
-      value += (byte & 0x7f) * scale;
-      if ((byte & 0x80) === 0) return value;
-    }
-  };
-  while (pos < finish) {
-    const from = pos;
-    const key = varint();
-    const wire = key % 8;
-    const field = { number: Math.floor(key / 8), from, start: pos, end: pos };
-    if (wire === 0) varint();
-    else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else if (wire === 2) {
-      const length = varint();
-      field.start = pos;
-      field.end = pos + length;
-      pos += length;
-    } else throw new Error(`unsupported wire type ${wire} at byte ${from}`);
-    field.to = pos;
-    result.push(field);
-  }
-  return result;
-}
+import { fields } from './onnx_reader.mjs';
+
+// The fields of a message between begin and finish as an array; see fields() for their ranges.
+const rawFields = (buf, begin = 0, finish = buf.length) => [...fields(buf, begin, finish)];
 
 function encodeVarint(value) {
   const bytes = [];
@@ -51,7 +23,7 @@ function lengthDelimited(number, payload) {
 function editGraph(model, edit) {
   return Buffer.concat(rawFields(model).map((f) => (f.number === 7
     ? lengthDelimited(7, edit(model.subarray(f.start, f.end)))
-    : model.subarray(f.from, f.to))));
+    : model.subarray(f.keyStart, f.fieldEnd))));
 }
 
 function graphOf(model) {
@@ -79,8 +51,8 @@ export function withGraphOutputs(model, values) {
 // The model with every node's metadata_props (NodeProto field 9) removed.
 export function withoutNodeMetadata(model) {
   const strip = (graph, node) => Buffer.concat(rawFields(graph, node.start, node.end)
-    .filter((g) => g.number !== 9).map((g) => graph.subarray(g.from, g.to)));
+    .filter((g) => g.number !== 9).map((g) => graph.subarray(g.keyStart, g.fieldEnd)));
   return editGraph(model, (graph) => Buffer.concat(rawFields(graph).map((f) => (f.number === 1
     ? lengthDelimited(1, strip(graph, f))
-    : graph.subarray(f.from, f.to)))));
+    : graph.subarray(f.keyStart, f.fieldEnd)))));
 }
