@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
                  "random example input of this shape, e.g. 1,3,224,224; repeat in forward order (zoo: the image size)");
   app.add_option("--input-dtype", options.input_dtypes, "dtype of the matching --input-shape (default float32)");
   const CLI::Validator positive([](std::string& text) {
-    return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos && std::stoll(text) > 0
+    const bool digits = !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
+    return digits && std::stoll(text) > 0
                ? std::string()
                : "must be a positive integer, got '" + text + "'";
   }, "POSITIVE");

@@ -77,6 +77,9 @@ PreparedModel prepare_zoo_model(const ExportOptions& options) {
 
 PreparedModel prepare_torchscript_model(const ExportOptions& options) {
   if (!options.weights.empty()) throw ExportError("--weights applies to zoo models; an archive carries its own");
+  if (options.batch != 0 || options.seq_len != 0) {
+    throw ExportError("--batch and --seq-len apply to zoo models; give an archive its inputs with --input or --input-shape");
+  }
   std::vector<at::Tensor> inputs = torchscript_inputs(options);
   torch::jit::Module module = load_torchscript(options.torchscript);
   TracedGraph traced = trace_torchscript(module, inputs);

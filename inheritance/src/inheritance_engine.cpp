@@ -135,7 +135,8 @@ class Placement {
   }
 
   // The first input's producer, in input order, with a non-root scope; tried only once the
-  // consumer rule has failed for good (or in a relaxed sweep).
+  // consumer rule has failed for good. A strict sweep waits for an open earlier producer, a
+  // relaxed one passes over it.
   Verdict by_producers(size_t node, bool relaxed, std::string& scope) const {
     std::string unused;
     if (!relaxed && by_consumers(node, false, unused) != Verdict::kFailed) return Verdict::kUndecided;
@@ -144,6 +145,7 @@ class Placement {
       if (producer == kNoProducer) continue;
       const auto& known = scope_[producer];
       if (!known) {
+        if (!relaxed) return Verdict::kUndecided;
         any_open = true;
       } else if (!known->empty()) {
         scope = *known;

@@ -46,16 +46,35 @@ std::vector<bool> nodes_derived_from(const onnx::GraphProto& graph, std::unorder
   return result;
 }
 
+bool is_index_like(const onnx::ValueInfoProto& input) {
+  if (!input.type().has_tensor_type()) return false;
+  switch (input.type().tensor_type().elem_type()) {
+    case onnx::TensorProto::BOOL:
+    case onnx::TensorProto::INT8:
+    case onnx::TensorProto::INT16:
+    case onnx::TensorProto::INT32:
+    case onnx::TensorProto::INT64:
+    case onnx::TensorProto::UINT8:
+    case onnx::TensorProto::UINT16:
+    case onnx::TensorProto::UINT32:
+    case onnx::TensorProto::UINT64:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 std::vector<NodeRole> node_roles(const onnx::GraphProto& graph) {
   std::unordered_set<std::string> constants;
   for (const auto& initializer : graph.initializer()) constants.insert(initializer.name());
   std::vector<bool> shape_only = nodes_derived_from(graph, constants);
-  // Parameters (initializers) are the model's own computation, so they do not count here.
+  // Index-like inputs only (token ids, masks): computing on float data or on parameters is the
+  // model's own work, even before its first module (an image normalisation in the root forward).
   std::unordered_set<std::string> inputs_and_shapes;
   for (const auto& input : graph.input()) {
-    if (!constants.count(input.name())) inputs_and_shapes.insert(input.name());
+    if (!constants.count(input.name()) && is_index_like(input)) inputs_and_shapes.insert(input.name());
   }
   for (int i = 0; i < graph.node_size(); ++i) {
     if (shape_only[i]) inputs_and_shapes.insert(graph.node(i).output().begin(), graph.node(i).output().end());

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { WORK_DIR, runCli, caseDir as caseDirIn, expectFailure } from './lib/checks.mjs';
 import { zeroSafetensors } from './lib/safetensors.mjs';
 
-const MODELS = ['resnet18', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0'];
+const MODELS = ['resnet18', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'bert-tiny', 'bert-base'];
 const root = join(WORK_DIR, 'cli_errors');
 rmSync(root, { recursive: true, force: true });
 
@@ -82,6 +82,19 @@ test('invalid --input-shape', () => {
   assert.match(message, /--input-shape 'abc'/);
 });
 
+test('--batch and --seq-len: positive, and only where they apply', () => {
+  const dir = caseDir('batch_seq_len');
+  const out = join(dir, 'x.onnx');
+  for (const value of ['0', '-1', 'abc', '99999999999999999999']) {
+    assert.match(expectFailure(['--model', 'bert-tiny', '--batch', value, '--out', out], dir), /--batch: must be a positive integer/);
+  }
+  assert.match(expectFailure(['--model', 'bert-tiny', '--seq-len', '513', '--out', out], dir), /512/);
+  assert.match(expectFailure(['--model', 'resnet18', '--seq-len', '8', '--out', out], dir), /--seq-len applies to sequence models/);
+  assert.match(expectFailure(['--model', 'resnet18', '--batch', '2', '--input-shape', '1,3,64,64', '--out', out], dir),
+    /--batch or the N of --input-shape/);
+  assert.match(expectFailure(['--model', 'bert-tiny', '--input-shape', '1,3,64,64', '--out', out], dir), /--batch and --seq-len/);
+});
+
 test('command-line syntax errors: unknown option, missing or invalid value', () => {
   const dir = caseDir('syntax');
   assert.match(expectFailure(['--model', 'resnet18', '--out', join(dir, 'x.onnx'), '--bogus'], dir), /--bogus/);
@@ -95,7 +108,7 @@ test('missing --model or --out', () => {
   assert.match(expectFailure(['--model', 'resnet18'], dir), /--out/);
 });
 
-test('--list-models prints the five models', () => {
+test('--list-models prints every zoo model', () => {
   const result = runCli(['--list-models']);
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(result.stdout.trim().split('\n'), MODELS);

@@ -39,7 +39,26 @@ class InheritanceEngineTest : public ::testing::Test {
     return node;
   }
 
-  htp::inheritance::InheritanceStats run() { return InheritanceEngine().run(graph_, tree_); }
+  void add_input(const std::string& name, onnx::TensorProto::DataType type) {
+    onnx::ValueInfoProto& input = *graph_.add_input();
+    input.set_name(name);
+    input.mutable_type()->mutable_tensor_type()->set_elem_type(type);
+  }
+
+  // Runs the engine; every test also checks that shuffled node orders place every node the same.
+  htp::inheritance::InheritanceStats run() {
+    const onnx::GraphProto original = graph_;
+    std::mt19937 random(11);
+    for (int trial = 0; trial < 5; ++trial) {
+      std::shuffle(graph_.mutable_node()->begin(), graph_.mutable_node()->end(), random);
+      InheritanceEngine().run(graph_, tree_);
+      shuffled_placements_.push_back(placements());
+      graph_ = original;
+    }
+    auto stats = InheritanceEngine().run(graph_, tree_);
+    for (const auto& shuffled : shuffled_placements_) EXPECT_EQ(shuffled, placements()) << "placement depends on node order";
+    return stats;
+  }
 
   // name → (scope, source) after the run; source "" when the engine left the node alone.
   std::map<std::string, std::pair<std::string, std::string>> placements() const {
@@ -55,6 +74,7 @@ class InheritanceEngineTest : public ::testing::Test {
 
   ModuleTree tree_;
   onnx::GraphProto graph_;
+  std::vector<std::map<std::string, std::pair<std::string, std::string>>> shuffled_placements_;
 };
 
 using Placed = std::pair<std::string, std::string>;
@@ -133,8 +153,9 @@ TEST_F(InheritanceEngineTest, ARootContainerIsNoContextAndTheProducerDecides) {
 }
 
 TEST_F(InheritanceEngineTest, PlacesInputPreprocessingWithTheModulesItFeeds) {
-  graph_.add_input()->set_name("mask");
-  graph_.add_input()->set_name("x");
+  add_input("mask", onnx::TensorProto::INT64);
+  add_input("ids", onnx::TensorProto::INT64);
+  add_input("x", onnx::TensorProto::FLOAT);
   add("Constant", {}, {"axes"});
   add("Unsqueeze", {"mask", "axes"}, {"m1"});
   add("Cast", {"m1"}, {"m2"});
@@ -144,16 +165,16 @@ TEST_F(InheritanceEngineTest, PlacesInputPreprocessingWithTheModulesItFeeds) {
   add("Mul", {"inverted", "minimum"}, {"additive"});
   add("Add", {"scores0", "additive"}, {"a0"}, "encoder.layers.0.attn");
   add("Add", {"scores1", "additive"}, {"a1"}, "encoder.layers.1.attn");
-  add("Relu", {"x"}, {"r"});  // prepares an input too, but only the root's own forward reads it
-  add("Neg", {"r"}, {"out"});
+  add("Neg", {"ids"}, {"r"});     // prepares an input too, but only the root's own forward reads it
+  add("Mul", {"r", "x"}, {"out"});  // float data: the root's own compute
   auto stats = run();
   for (const char* name : {"n1_Constant", "n2_Unsqueeze", "n3_Cast", "n4_Constant", "n5_Sub", "n6_Constant", "n7_Mul"}) {
     EXPECT_EQ(placement(name), Placed("encoder", "inherited")) << name;
   }
-  EXPECT_EQ(placement("n10_Relu"), Placed("", "direct"));  // a compute op of the root: never fallback
-  EXPECT_EQ(placement("n11_Neg"), Placed("", "direct"));
+  EXPECT_EQ(placement("n10_Neg"), Placed("", "direct"));  // a compute op of the root: never fallback
+  EXPECT_EQ(placement("n11_Mul"), Placed("", ""));        // not a candidate
   EXPECT_EQ(stats.inherited, 7u);
-  EXPECT_EQ(stats.left_at_root, 2u);
+  EXPECT_EQ(stats.left_at_root, 1u);
   EXPECT_EQ(stats.fallback, 0u);
 }
 

@@ -280,13 +280,18 @@ TEST(AuxiliaryOps, DesignList) {
   }
 }
 
-// Shape arithmetic: Shape → Gather(initializer index) → Div(Constant) is auxiliary; Mul reads a
-// graph input too, so it only prepares inputs, and so does the Resize of it; Conv reads a
-// parameter and Softmax reads Conv: real compute ops. The same in any node order.
+// Shape arithmetic: Shape → Gather(initializer index) → Div(Constant) is auxiliary; Mul reads an
+// int64 graph input too, so it only prepares inputs, and so does the Resize of it; Conv reads a
+// parameter, Softmax reads Conv and Sub reads float data: real compute ops. The same in any order.
 TEST(NodeRoles, ShapeArithmeticAndInputPreprocessingInAnyOrder) {
   onnx::GraphProto graph;
   graph.add_initializer()->set_name("index");
-  graph.add_input()->set_name("x");
+  onnx::ValueInfoProto* x = graph.add_input();
+  x->set_name("x");
+  x->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  onnx::ValueInfoProto* image = graph.add_input();
+  image->set_name("image");
+  image->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
   auto add = [&](const char* op, std::vector<std::string> inputs, const char* output) {
     onnx::NodeProto* node = graph.add_node();
     node->set_op_type(op);
@@ -302,10 +307,12 @@ TEST(NodeRoles, ShapeArithmeticAndInputPreprocessingInAnyOrder) {
   graph.add_initializer()->set_name("w");
   add("Conv", {"y", "w"}, "c");
   add("Softmax", {"c"}, "p");
+  add("Sub", {"image", "k"}, "normalized");
   using tagging::NodeRole;
   const std::vector<NodeRole> expected = {NodeRole::kAuxiliary, NodeRole::kAuxiliary, NodeRole::kAuxiliary,
                                           NodeRole::kAuxiliary, NodeRole::kInputPreprocessing,
-                                          NodeRole::kInputPreprocessing, NodeRole::kCompute, NodeRole::kCompute};
+                                          NodeRole::kInputPreprocessing, NodeRole::kCompute, NodeRole::kCompute,
+                                          NodeRole::kCompute};
   EXPECT_EQ(tagging::node_roles(graph), expected);
   std::reverse(graph.mutable_node()->begin(), graph.mutable_node()->end());
   EXPECT_EQ(tagging::node_roles(graph), std::vector<NodeRole>(expected.rbegin(), expected.rend()));

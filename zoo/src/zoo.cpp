@@ -24,6 +24,7 @@ InputSpec image_input(const ZooOptions& options) {
     input.shape = shape;
   }
   if (options.batch < 0) throw std::invalid_argument("--batch must be positive");
+  if (options.batch > 0 && !options.input_shape.empty()) throw std::invalid_argument("give --batch or the N of --input-shape, not both");
   if (options.batch > 0) input.shape[0] = options.batch;
   return input;
 }

@@ -114,12 +114,16 @@ function derivedNodes(model, sources) {
   return result;
 }
 
+// Integer and bool TensorProto.DataType numbers: index-like inputs such as token ids and masks.
+const INDEX_TYPES = new Set([2, 3, 4, 5, 6, 7, 9, 12, 13]);
+
 // The engine's node roles: auxiliary (by op type, or computing on shapes and constants only) and
-// input preprocessing (compute ops fed only by graph inputs, shapes and constants, no parameter).
+// input preprocessing (compute ops fed only by index-like graph inputs, shapes and constants).
 export function nodeRoles(model) {
   const shapeOnly = derivedNodes(model, model.initializers);
   const initializers = new Set(model.initializers);
-  const inputsAndShapes = model.inputs.map((i) => i.name ?? i).filter((name) => !initializers.has(name))
+  const indexLike = (name) => INDEX_TYPES.has(model.elemTypes.get(name));
+  const inputsAndShapes = model.inputs.filter((name) => !initializers.has(name) && indexLike(name))
     .concat([...shapeOnly].flatMap((n) => n.outputs));
   const inputOnly = derivedNodes(model, inputsAndShapes);
   const roles = new Map();
@@ -140,7 +144,7 @@ export function inheritanceProblems(model) {
   const producer = new Map();
   const consumers = new Map();
   for (const node of model.nodes) {
-    for (const output of node.outputs) producer.set(output, node);
+    for (const output of node.outputs) if (output !== '') producer.set(output, node);
     for (const input of node.inputs) {
       if (!consumers.has(input)) consumers.set(input, []);
       consumers.get(input).push(node);

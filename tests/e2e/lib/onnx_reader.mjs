@@ -78,26 +78,29 @@ function namedChild(buf, f, nameField) {
   return '';
 }
 
-// The dims of a ValueInfoProto's tensor type: numbers for dim_value, strings for dim_param, null
-// for an unknown dim; null when the type has no shape.
-function valueDims(buf, f) {
+// The element type (TensorProto.DataType number, 0 when absent) and dims of a ValueInfoProto's
+// tensor type: numbers for dim_value, strings for dim_param, null for an unknown dim; dims null
+// when the type has no shape.
+function valueType(buf, f) {
   const child = (g, number) => [...fields(buf, g.start, g.end)].find((h) => h.number === number);
   const type = child(f, 2);
   const tensorType = type && child(type, 1);
   const shape = tensorType && child(tensorType, 2);
-  if (!shape) return null;
-  return [...fields(buf, shape.start, shape.end)].filter((d) => d.number === 1).map((d) => {
+  const elemType = tensorType && child(tensorType, 1);
+  const dims = shape ? [...fields(buf, shape.start, shape.end)].filter((d) => d.number === 1).map((d) => {
     const value = child(d, 1);
     const param = child(d, 2);
     if (value) return Number(value.value);
     return param ? text(buf, param) : null;
-  });
+  }) : null;
+  return { elemType: elemType ? Number(elemType.value) : 0, dims };
 }
 
 export function readOnnx(buffer) {
   const model = {
     irVersion: 0, metadata: {}, nodes: [], initializers: [], initializerTensors: new Map(), inputs: [], outputs: [], opsets: [],
-    dims: new Map(),  // graph input and output name → valueDims
+    dims: new Map(),  // graph input and output name → dims (see valueType)
+    elemTypes: new Map(),  // graph input and output name → TensorProto.DataType number
   };
   for (const f of fields(buffer)) {
     if (f.number === 1) model.irVersion = Number(f.value);
@@ -119,7 +122,9 @@ export function readOnnx(buffer) {
         } else if (g.number === 11 || g.number === 12) {
           const name = namedChild(buffer, g, 1);
           (g.number === 11 ? model.inputs : model.outputs).push(name);
-          model.dims.set(name, valueDims(buffer, g));
+          const { elemType, dims } = valueType(buffer, g);
+          model.dims.set(name, dims);
+          model.elemTypes.set(name, elemType);
         }
       }
     }

@@ -20,9 +20,10 @@ enum class NodeRole {
   // second kind is our addition to DESIGN.md's list: integer arithmetic on sizes (`h // patch`
   // becomes Div, Mod, Less, Xor, ...) is as much shape plumbing as Gather or Concat.
   kAuxiliary,
-  // A compute op that only prepares graph inputs: all of its inputs derive from graph inputs,
-  // shapes and constants alone, with no parameter (initializer) and no module upstream of it (an
-  // attention mask's `(1 - mask) * min`). At the root it takes its context from dataflow like auxiliary ops; where
+  // A compute op that only prepares index-like graph inputs: all of its inputs derive from
+  // integer or bool graph inputs (token ids, masks), shapes and constants alone, with no float
+  // data, no parameter (initializer) and no module output's values (only shapes) upstream of it
+  // (an attention mask's `(1 - mask) * min`). At the root it takes its context from dataflow like auxiliary ops; where
   // dataflow cannot place it, the root's own forward is its true context and it stays `direct`.
   kInputPreprocessing,
 };
