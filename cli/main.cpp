@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   app.add_option("--input", options.input_files, "example input as a .npy file; repeat in forward-argument order");
   app.add_option("--out", options.out, "ONNX file to write (written atomically)");
   app.add_option("--save-io", options.save_io_dir, "directory for example inputs in_K.npy and LibTorch outputs ref_K.npy");
+  app.add_flag("--external-data", options.external_data,
+               "write the weights to OUT.data (ONNX external data); automatic above protobuf's 2 GB limit");
   app.add_option("--report", options.report_path, "write the coverage report (JSON) to this file");
   app.add_option("--sidecar", options.sidecar_path, "write coverage, module tree and every node's tag (JSON) to this file");
   app.add_option("--seed", options.seed, "seed of the random weights and example inputs")->capture_default_str();

@@ -110,8 +110,8 @@ nlohmann::json export_model(const ExportOptions& options) {
   TaggedModel tagged = build_tagged_model(options, clock);
   spdlog::info("writing {} nodes to {}", tagged.onnx.graph().node_size(), options.out);
   WrittenFiles written;
-  write_onnx_model(tagged.onnx, options.out);
-  written.add(options.out);
+  auto external = options.external_data ? onnxio::ExternalData::kAlways : onnxio::ExternalData::kWhenTooLarge;
+  for (const auto& file : write_onnx_model(tagged.onnx, options.out, external)) written.add(file);
   spdlog::debug("written at {:.3f} s", clock.seconds());
 
   nlohmann::json report = tagging::coverage_report(tagged.onnx);

@@ -6,7 +6,11 @@
 #include <google/protobuf/unknown_field_set.h>
 #include <onnx/checker.h>
 
+#include <cstdio>
 #include <deque>
+#include <filesystem>
+#include <memory>
+#include <utility>
 
 namespace htp::onnxio {
 
@@ -36,6 +40,45 @@ class CheckerView {
   std::deque<google::protobuf::UnknownFieldSet> stashed_;  // not movable, so no vector
 };
 
+constexpr size_t kMinExternalBytes = 1024;
+constexpr size_t kExternalAlignment = 64;
+
+void set_external_location(onnx::TensorProto& tensor, const std::string& location, size_t offset, size_t length) {
+  tensor.set_data_location(onnx::TensorProto::EXTERNAL);
+  tensor.clear_external_data();
+  for (const auto& [key, value] : {std::pair<const char*, std::string>{"location", location},
+                                   {"offset", std::to_string(offset)},
+                                   {"length", std::to_string(length)}}) {
+    auto* entry = tensor.add_external_data();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  delete tensor.release_raw_data();  // gives the bytes back now, not when the model goes
+}
+
+// Streams the raw bytes of every large initializer to `path`.data, in graph order, and points the
+// tensors there. Returns the data file's path.
+std::string write_external_data(onnx::ModelProto& model, const std::string& path) {
+  const std::string data_path = path + ".data";
+  const std::string location = std::filesystem::path(data_path).filename().string();
+  write_file_atomically(data_path, [&](std::ostream& out) {
+    size_t offset = 0;
+    for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
+      if (!tensor.has_raw_data() || tensor.raw_data().size() < kMinExternalBytes) continue;
+      size_t padding = (kExternalAlignment - offset % kExternalAlignment) % kExternalAlignment;
+      out.write(std::string(padding, '\0').data(), static_cast<std::streamsize>(padding));
+      offset += padding;
+      const std::string& bytes = tensor.raw_data();
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      size_t length = bytes.size();
+      set_external_location(tensor, location, offset, length);
+      offset += length;
+    }
+    return static_cast<bool>(out);
+  });
+  return data_path;
+}
+
 }  // namespace
 
 void check_onnx_model(onnx::ModelProto& model) {
@@ -57,9 +100,20 @@ onnx::ModelProto read_onnx_model(const std::string& path) {
   return model;
 }
 
-void write_onnx_model(onnx::ModelProto& model, const std::string& path) {
-  check_onnx_model(model);
-  write_file_atomically(path, [&model](std::ostream& out) { return model.SerializeToOstream(&out); });
+std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::string& path, ExternalData external) {
+  check_onnx_model(model);  // before the tensors point into a file the checker would look for
+  std::vector<std::string> written;
+  if (external == ExternalData::kAlways || model.ByteSizeLong() + kExternalDataMargin > kMaxInlineModelBytes) {
+    written.push_back(write_external_data(model, path));
+  }
+  try {
+    write_file_atomically(path, [&model](std::ostream& out) { return model.SerializeToOstream(&out); });
+  } catch (...) {
+    for (const auto& file : written) std::remove(file.c_str());
+    throw;
+  }
+  written.push_back(path);
+  return written;
 }
 
 }  // namespace htp::onnxio

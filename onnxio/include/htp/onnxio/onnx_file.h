@@ -3,7 +3,9 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 namespace htp::onnxio {
 
@@ -13,7 +15,18 @@ namespace htp::onnxio {
 void check_onnx_model(onnx::ModelProto& model);
 // Parses an ONNX file; throws Error naming the file when it is unreadable or not an ONNX model.
 onnx::ModelProto read_onnx_model(const std::string& path);
-// Checks, serializes and writes atomically.
-void write_onnx_model(onnx::ModelProto& model, const std::string& path);
+enum class ExternalData { kWhenTooLarge, kAlways };
+
+// The size above which a model's tensors go to external data: protobuf refuses messages of 2 GiB
+// and more, and the graph needs room besides its weights.
+inline constexpr size_t kMaxInlineModelBytes = size_t{1} << 30 << 1;  // 2 GiB
+inline constexpr size_t kExternalDataMargin = size_t{64} << 20;        // 64 MiB for everything else
+
+// Checks, serializes and writes atomically. With kAlways, or when the serialized model would not fit
+// in one protobuf, every initializer of at least 1 KiB moves to `path + ".data"` as ONNX external
+// data (the tensors keep their names and point at offsets in that file, 64-byte aligned), and its
+// bytes are released from `model`. Returns the files written; on failure none is left behind.
+std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::string& path,
+                                          ExternalData external = ExternalData::kWhenTooLarge);
 
 }  // namespace htp::onnxio

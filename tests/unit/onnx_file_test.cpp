@@ -1,0 +1,102 @@
+// Writing ONNX files with external data: the tensors point into OUT.data at aligned offsets, the
+// bytes there are the tensors' own, and small tensors stay inline.
+#include "htp/onnxio/file_io.h"
+#include "htp/onnxio/onnx_file.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using htp::onnxio::ExternalData;
+
+class OnnxFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("htp_onnx_file_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Identity(x) plus three initializers: two large (one of an odd size, to need padding), one small.
+  static onnx::ModelProto model_with_weights() {
+    onnx::ModelProto model;
+    model.set_ir_version(8);
+    model.add_opset_import()->set_version(17);
+    onnx::GraphProto& graph = *model.mutable_graph();
+    graph.set_name("g");
+    for (auto [name, size] : {std::pair<const char*, size_t>{"big", 4000}, {"odd", 1027}, {"small", 16}}) {
+      onnx::TensorProto& tensor = *graph.add_initializer();
+      tensor.set_name(name);
+      tensor.set_data_type(onnx::TensorProto::UINT8);
+      tensor.add_dims(static_cast<int64_t>(size));
+      std::string bytes(size, '\0');
+      for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 7 + size) % 251);
+      tensor.set_raw_data(bytes);
+    }
+    onnx::NodeProto& node = *graph.add_node();
+    node.set_op_type("Identity");
+    node.add_input("big");
+    node.add_output("y");
+    onnx::ValueInfoProto& output = *graph.add_output();
+    output.set_name("y");
+    output.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::UINT8);
+    output.mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(4000);
+    return model;
+  }
+
+  fs::path dir_;
+};
+
+std::map<std::string, std::string> external_entries(const onnx::TensorProto& tensor) {
+  std::map<std::string, std::string> entries;
+  for (const auto& entry : tensor.external_data()) entries[entry.key()] = entry.value();
+  return entries;
+}
+
+TEST_F(OnnxFileTest, AlwaysMovesLargeTensorsToAlignedExternalData) {
+  onnx::ModelProto model = model_with_weights();
+  const onnx::ModelProto original = model;
+  const std::string path = (dir_ / "m.onnx").string();
+  auto written = htp::onnxio::write_onnx_model(model, path, ExternalData::kAlways);
+  EXPECT_EQ(written, (std::vector<std::string>{path + ".data", path}));
+
+  onnx::ModelProto read = htp::onnxio::read_onnx_model(path);
+  const std::string data = htp::onnxio::read_file(path + ".data");
+  for (int i = 0; i < 2; ++i) {
+    const onnx::TensorProto& tensor = read.graph().initializer(i);
+    EXPECT_EQ(tensor.data_location(), onnx::TensorProto::EXTERNAL) << tensor.name();
+    EXPECT_FALSE(tensor.has_raw_data());
+    auto entries = external_entries(tensor);
+    EXPECT_EQ(entries["location"], "m.onnx.data");
+    size_t offset = std::stoul(entries["offset"]), length = std::stoul(entries["length"]);
+    EXPECT_EQ(offset % 64, 0u) << tensor.name();
+    EXPECT_EQ(data.substr(offset, length), original.graph().initializer(i).raw_data()) << tensor.name();
+  }
+  const onnx::TensorProto& small = read.graph().initializer(2);
+  EXPECT_NE(small.data_location(), onnx::TensorProto::EXTERNAL);
+  EXPECT_EQ(small.raw_data(), original.graph().initializer(2).raw_data());
+}
+
+TEST_F(OnnxFileTest, SmallModelsStayInOneFileByDefault) {
+  onnx::ModelProto model = model_with_weights();
+  const std::string path = (dir_ / "m.onnx").string();
+  EXPECT_EQ(htp::onnxio::write_onnx_model(model, path), (std::vector<std::string>{path}));
+  EXPECT_FALSE(fs::exists(path + ".data"));
+  EXPECT_EQ(htp::onnxio::read_onnx_model(path).graph().initializer(0).raw_data().size(), 4000u);
+}
+
+TEST_F(OnnxFileTest, AFailedCheckLeavesNoDataFileBehind) {
+  onnx::ModelProto model = model_with_weights();
+  model.mutable_graph()->mutable_node(0)->set_op_type("NoSuchOp");
+  const std::string path = (dir_ / "m.onnx").string();
+  EXPECT_ANY_THROW(htp::onnxio::write_onnx_model(model, path, ExternalData::kAlways));
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(path + ".data"));
+}
+
+}  // namespace
