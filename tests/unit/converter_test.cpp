@@ -186,11 +186,11 @@ std::set<std::string> initializer_names(const onnx::ModelProto& model) {
 
 TEST(ConverterUnsupported, EveryMissingOpIsReportedOnceWithItsModule) {
   auto root = std::make_shared<NetImpl>();
-  auto a = root->register_module("a", fn("Prefix", [](const torch::Tensor& x) { return torch::cumsum(x, 1); }));
+  auto a = root->register_module("a", fn("Prefix", [](const torch::Tensor& x) { return torch::cumprod(x, 1); }));
   auto b = root->register_module("b", fn("Mixer", [](const torch::Tensor& x) {
-    auto y = torch::cumsum(x, 0);
+    auto y = torch::cumprod(x, 0);
     y = torch::flip(y, {1});
-    y = torch::cumsum(y, 1);  // a second cumsum in the same module
+    y = torch::cumprod(y, 1);  // a second cumprod in the same module
     return torch::flip(y, {0});
   }));
   NetImpl* self = root.get();
@@ -207,11 +207,11 @@ TEST(ConverterUnsupported, EveryMissingOpIsReportedOnceWithItsModule) {
     std::vector<std::pair<std::string, std::string>> ops;
     for (const UnsupportedOp& op : e.ops()) ops.emplace_back(op.op, op.scope);
     EXPECT_EQ(ops, (std::vector<std::pair<std::string, std::string>>{
-                       {"aten::cumsum", "a"}, {"aten::cumsum", "b"}, {"aten::flip", "b"}}));
+                       {"aten::cumprod", "a"}, {"aten::cumprod", "b"}, {"aten::flip", "b"}}));
     const std::string message = e.what();
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    EXPECT_NE(message.find("aten::cumsum in module 'a'"), std::string::npos) << message;
-    EXPECT_NE(message.find("aten::cumsum in module 'b'"), std::string::npos) << message;
+    EXPECT_NE(message.find("aten::cumprod in module 'a'"), std::string::npos) << message;
+    EXPECT_NE(message.find("aten::cumprod in module 'b'"), std::string::npos) << message;
     EXPECT_NE(message.find("aten::flip in module 'b'"), std::string::npos) << message;
     EXPECT_EQ(message.find("relu"), std::string::npos) << message;
   }
@@ -234,10 +234,10 @@ TEST(ConverterUnsupported, RootOpIsNamedAsRootAndIsAnExportError) {
 }
 
 TEST(ConverterUnsupported, ErrorMessageFormat) {
-  UnsupportedOpsError one(std::vector<UnsupportedOp>{{"aten::cumsum", "a"}});
-  EXPECT_STREQ(one.what(), "unsupported operator: aten::cumsum in module 'a'");
-  UnsupportedOpsError two(std::vector<UnsupportedOp>{{"aten::cumsum", "a"}, {"aten::flip", ""}});
-  EXPECT_STREQ(two.what(), "unsupported operators: aten::cumsum in module 'a'; aten::flip in module '<root>'");
+  UnsupportedOpsError one(std::vector<UnsupportedOp>{{"aten::cumprod", "a"}});
+  EXPECT_STREQ(one.what(), "unsupported operator: aten::cumprod in module 'a'");
+  UnsupportedOpsError two(std::vector<UnsupportedOp>{{"aten::cumprod", "a"}, {"aten::flip", ""}});
+  EXPECT_STREQ(two.what(), "unsupported operators: aten::cumprod in module 'a'; aten::flip in module '<root>'");
 }
 
 // ---- scopes, initializers, graph I/O
@@ -562,6 +562,90 @@ TEST(ConverterSemantics, NegativeDimsAreNormalized) {
   auto unsqueezes = nodes_of(model, "Unsqueeze");
   ASSERT_EQ(unsqueezes.size(), 1u);
   EXPECT_EQ(constant_ints(model, unsqueezes[0]->input(1)), std::vector<int64_t>{2});
+}
+
+// ---- aten::cumsum
+
+// CumSum's axis input: a 0-d int64 constant; its value, or -1 if it is not one.
+int64_t cumsum_axis(const onnx::ModelProto& model, const onnx::NodeProto& cumsum) {
+  const onnx::TensorProto& axis = constant_tensor(model, cumsum.input(1));
+  EXPECT_EQ(axis.data_type(), onnx::TensorProto::INT64);
+  EXPECT_EQ(axis.dims_size(), 0) << "CumSum's axis is a 0-d tensor";
+  int64_t value = -1;
+  if (axis.raw_data().size() == sizeof(value)) std::memcpy(&value, axis.raw_data().data(), sizeof(value));
+  return value;
+}
+
+// The element type a Cast node converts to; -1 for a node that is not a Cast.
+int64_t cast_target(const onnx::NodeProto* node) {
+  if (!node || node->op_type() != "Cast" || !attribute(*node, "to")) return -1;
+  return attribute(*node, "to")->i();
+}
+
+const onnx::NodeProto* consumer(const onnx::ModelProto& model, const std::string& value) {
+  for (const auto& node : model.graph().node()) {
+    for (const auto& input : node.input()) {
+      if (input == value) return &node;
+    }
+  }
+  return nullptr;
+}
+
+int32_t output_elem_type(const onnx::ModelProto& model, int index) {
+  return model.graph().output(index).type().tensor_type().elem_type();
+}
+
+TEST(ConverterCumSum, FloatSumAlongANegativeDimIsOneCumSum) {
+  auto root = std::make_shared<NetImpl>();
+  root->body = [](const Tensors& xs) { return Tensors{torch::cumsum(xs[0], -1)}; };
+  onnx::ModelProto model = convert_checked(zoo_model(root, {input("x", {2, 3, 4})}, {"y"}));
+  auto cumsums = nodes_of(model, "CumSum");
+  ASSERT_EQ(cumsums.size(), 1u);
+  EXPECT_EQ(cumsums[0]->input(0), "x");
+  EXPECT_EQ(cumsum_axis(model, *cumsums[0]), 2);
+  EXPECT_EQ(cumsums[0]->attribute_size(), 0) << "exclusive and reverse keep their defaults";
+  EXPECT_TRUE(nodes_of(model, "Cast").empty());
+  EXPECT_EQ(output_elem_type(model, 0), onnx::TensorProto::FLOAT);
+}
+
+// RoBERTa's position ids sum an int32 mask, which torch sums as int64 (so does a bool one); ONNX Runtime's
+// CumSum is given int64.
+TEST(ConverterCumSum, Int32AndBoolAreSummedAsInt64) {
+  auto root = std::make_shared<NetImpl>();
+  root->body = [](const Tensors& xs) {
+    const auto mask = xs[0].ne(1);
+    return Tensors{torch::cumsum(mask.to(torch::kInt32), 1), torch::cumsum(mask, 0)};
+  };
+  onnx::ModelProto model =
+      convert_checked(zoo_model(root, {input("ids", {2, 5}, torch::kInt64)}, {"from_int", "from_bool"}));
+  auto cumsums = nodes_of(model, "CumSum");
+  ASSERT_EQ(cumsums.size(), 2u);
+  EXPECT_EQ(cumsum_axis(model, *cumsums[0]), 1);
+  EXPECT_EQ(cumsum_axis(model, *cumsums[1]), 0);
+  for (const auto* cumsum : cumsums) {
+    EXPECT_EQ(cast_target(producer(model, cumsum->input(0))), onnx::TensorProto::INT64);
+  }
+  EXPECT_EQ(output_elem_type(model, 0), onnx::TensorProto::INT64);
+  EXPECT_EQ(output_elem_type(model, 1), onnx::TensorProto::INT64);
+}
+
+TEST(ConverterCumSum, DtypeArgumentSetsTheResultType) {
+  auto root = std::make_shared<NetImpl>();
+  root->body = [](const Tensors& xs) {
+    return Tensors{torch::cumsum(xs[0], 0, torch::kInt32), torch::cumsum(xs[1], 1, torch::kDouble)};
+  };
+  onnx::ModelProto model = convert_checked(
+      zoo_model(root, {input("ids", {3, 2}, torch::kInt64), input("x", {2, 3})}, {"ints", "doubles"}));
+  auto cumsums = nodes_of(model, "CumSum");
+  ASSERT_EQ(cumsums.size(), 2u);
+  // An int32 result is summed in int64 (no cast of the int64 input) and cast afterwards.
+  EXPECT_EQ(cumsums[0]->input(0), "ids");
+  EXPECT_EQ(cast_target(consumer(model, cumsums[0]->output(0))), onnx::TensorProto::INT32);
+  EXPECT_EQ(output_elem_type(model, 0), onnx::TensorProto::INT32);
+  // A double result: the float input is widened before the sum.
+  EXPECT_EQ(cast_target(producer(model, cumsums[1]->input(0))), onnx::TensorProto::DOUBLE);
+  EXPECT_EQ(consumer(model, cumsums[1]->output(0)), nullptr);
+  EXPECT_EQ(output_elem_type(model, 1), onnx::TensorProto::DOUBLE);
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
-// Reductions over dimension lists (mean, sum, amax, amin).
+// Reductions over dimension lists (mean, sum, amax, amin) and the cumulative sum along one dim.
 #include "convert/registry.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/ScalarType.h>
 
 #include <numeric>
 
@@ -129,6 +132,33 @@ void norm(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op(p == 1.0 ? "ReduceL1" : "ReduceL2", {ctx.tensor_as(n->input(0), dtype)}, attrs));
 }
 
+// torch's dtype of a cumulative sum: `dtype` when given, else the input's, with integers and bools
+// summed as int64.
+at::ScalarType cumsum_dtype(const ConversionContext& ctx, const Node* n) {
+  if (!ctx.is_none(n->input(2))) return static_cast<at::ScalarType>(ctx.get_int(n->input(2)));
+  at::ScalarType input = ctx.scalar_type(n->input(0));
+  return c10::isIntegralType(input, /*includeBool=*/true) ? at::kLong : input;
+}
+
+// The dtype CumSum runs in for a `dtype` result: ONNX Runtime's kernel takes float, double, int32 and
+// int64, and int32 not on every runtime, so other integers are summed as int64 and half floats as float.
+at::ScalarType scan_dtype(at::ScalarType dtype) {
+  if (dtype == at::kFloat || dtype == at::kDouble) return dtype;
+  return c10::isIntegralType(dtype, /*includeBool=*/true) ? at::kLong : at::kFloat;
+}
+
+// aten::cumsum(self, dim, *, dtype?) → CumSum with a 0-d axis input (exclusive and reverse stay 0).
+void cumsum(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = cumsum_dtype(ctx, n);
+  int64_t rank = ctx.rank(n->input(0));
+  if (rank == 0) return ctx.bind(n->output(), ctx.tensor_as(n->input(0), dtype));  // one element sums to itself
+  int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(1)), rank);
+  at::ScalarType summed = scan_dtype(dtype);
+  std::string axis_tensor = ctx.constant(at::scalar_tensor(axis, at::kLong));
+  std::string sums = ctx.op("CumSum", {ctx.tensor_as(n->input(0), summed), axis_tensor});
+  ctx.bind(n->output(), summed == dtype ? sums : ctx.cast(sums, dtype));
+}
+
 void numel(ConversionContext& ctx, const Node* n) {
   std::string shape = ctx.op("Shape", {ctx.tensor(n->input(0))});
   ctx.bind(n->output(), ctx.op("ReduceProd", {shape}, {{"keepdims", int64_t{0}}}));
@@ -139,6 +169,7 @@ void numel(ConversionContext& ctx, const Node* n) {
 void register_reduction_ops(ConverterRegistry& r) {
   r.add("aten::norm", norm);
   r.add("aten::linalg_vector_norm", norm);
+  r.add("aten::cumsum", cumsum);
   r.add("aten::numel", numel);
   r.add("aten::topk", topk);
   r.add("aten::var", [](ConversionContext& ctx, const Node* n) { variance(ctx, n, false); });

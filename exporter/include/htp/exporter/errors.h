@@ -16,7 +16,7 @@ class ExportError : public htp::Error {
 };
 
 struct UnsupportedOp {
-  std::string op;     // e.g. "aten::cumsum"
+  std::string op;     // e.g. "aten::cumprod"
   std::string scope;  // module path, "" for the root
 };
 
