@@ -13,5 +13,9 @@ ZooModel build_efficientnet_b0();
 // Sequence models read the example batch size and length from the options.
 ZooModel build_bert_tiny(const ZooOptions& options);
 ZooModel build_bert_base(const ZooOptions& options);
+ZooModel build_roberta(const ZooOptions& options);
+ZooModel build_distilbert(const ZooOptions& options);
+ZooModel build_vit_base(const ZooOptions& options);
+ZooModel build_deit_small(const ZooOptions& options);
 
 }  // namespace htp::zoo

@@ -56,6 +56,10 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
       {"efficientnet_b0", image_model(build_efficientnet_b0)},
       {"bert-tiny", sequence_model(build_bert_tiny)},
       {"bert-base", sequence_model(build_bert_base)},
+      {"distilbert", sequence_model(build_distilbert)},
+      {"roberta", sequence_model(build_roberta)},
+      {"vit-base", build_vit_base},  // vision transformers take --batch only and reject the other options
+      {"deit-small", build_deit_small},
   };
   return models;
 }

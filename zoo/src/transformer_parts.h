@@ -1,0 +1,67 @@
+// Pieces shared by the zoo's Hugging Face transformer encoders (BERT and its relatives): leaf modules
+// named like transformers' own, their weight initialisation and the example token inputs.
+#pragma once
+
+#include "htp/zoo/scoped.h"
+#include "htp/zoo/zoo.h"
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace htp::zoo {
+
+torch::nn::LayerNorm layer_norm(int64_t width, double eps);
+
+torch::nn::Embedding embedding(int64_t count, int64_t width);
+
+// transformers.activations.GELUActivation: the exact (erf) GELU, a module of its own in Hugging Face's tree.
+class GELUActivationImpl : public torch::nn::Module {
+ public:
+  torch::Tensor forward(const torch::Tensor& x);
+};
+TORCH_MODULE(GELUActivation);
+
+// The `for layer_module in self.layer` loop of these encoders: each `LayerImpl` of the ModuleList `layers`
+// (a child of `parent`) maps (hidden_states, shared...) to the next hidden states; `shared` is what every
+// layer gets alike, such as the attention mask. A ModuleList runs no forward of its own; its scope only
+// prefixes the indexed layers' paths.
+template <typename LayerImpl, typename... Shared>
+torch::Tensor run_layers(const torch::nn::Module& parent, const torch::nn::ModuleList& layers,
+                         torch::Tensor hidden_states, const Shared&... shared) {
+  TraceScope list_scope(child_name(parent, *layers));
+  for (size_t i = 0; i < layers->size(); ++i) {
+    auto layer = layers->ptr<LayerImpl>(i);
+    hidden_states = call(*layers, layer, hidden_states, shared...);
+  }
+  return hidden_states;
+}
+
+// PreTrainedModel._init_weights of these families draws N(0, initializer_range) weights with zero biases
+// and identity LayerNorms; biases and LayerNorm parameters are drawn too, so that a converter dropping or
+// mixing up one of them changes the numerics. Embedding rows at padding_idx stay zero.
+void init_transformer_weights(torch::nn::Module& root, double initializer_range);
+
+// The example's [batch, sequence] shape: --batch and --seq-len (0 keeps the defaults), rejecting negative
+// sizes and sequences longer than the model's position table before any weight is drawn.
+std::vector<int64_t> sequence_shape(const std::string& model_name, const ZooOptions& options, int64_t default_batch,
+                                    int64_t default_length, int64_t max_positions);
+
+// An int64 input with dynamic dims "batch" and "sequence", drawn by `example`.
+InputSpec sequence_input(const std::string& name, const std::vector<int64_t>& shape,
+                         std::function<torch::Tensor(const std::vector<int64_t>&)> example);
+
+// Draws uniformly random token ids below `vocab_size`.
+std::function<torch::Tensor(const std::vector<int64_t>&)> random_token_ids(int64_t vocab_size);
+
+// Every second row has its last quarter of positions padded out, so the mask changes the outputs.
+torch::Tensor padded_attention_mask(const std::vector<int64_t>& shape);
+
+}  // namespace htp::zoo
