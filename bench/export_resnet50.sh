@@ -8,16 +8,7 @@ runs=${RUNS:-5}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-measure() {  # label, command...; prints the best wall time and the peak RSS of that run
-  local label=$1 best="" rss=""
-  shift
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$out/time" "$@" >/dev/null 2>&1
-    read -r wall kb < "$out/time"
-    if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; rss=$kb; fi
-  done
-  printf '| %s | %.2f s | %d MB |\n' "$label" "$best" "$((rss / 1024))"
-}
+source bench/measure.sh
 
 echo "| export of resnet50 (opset 17) | wall time | peak RSS |"
 echo "| --- | --- | --- |"
