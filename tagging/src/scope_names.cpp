@@ -231,11 +231,15 @@ ModuleTree scope_nodes_by_name(onnx::GraphProto& graph, const std::optional<Modu
   for (int i = 0; i < graph.node_size(); ++i) {
     onnx::NodeProto& node = *graph.mutable_node(i);
     const std::string& scope = scopes.node_scopes[i];
+    // A file tagged before (by htp-export or `tag`) names an inherited node after the scope it
+    // was placed in; that name is not a traced scope, so the node stays inherited.
+    auto previous = node_metadata(node);
+    const bool placed_before = previous[kSourceKey] == "inherited" && previous[kScopeKey] == scope;
     set_node_metadata(node, kScopeKey, scope);
     if (scope.empty()) {
       erase_node_metadata(node, kSourceKey);
     } else {
-      set_node_metadata(node, kSourceKey, "direct");
+      set_node_metadata(node, kSourceKey, placed_before ? "inherited" : "direct");
     }
   }
   return std::move(scopes.tree);

@@ -146,4 +146,23 @@ TEST(ScopeNamesGraph, SetsScopeAndDirectSourceAndClearsStaleSources) {
   EXPECT_EQ(graph.node(0).name(), "/layer1/layer1.0/conv1/Conv");
 }
 
+TEST(ScopeNamesGraph, ANodeAnEarlierTaggingPlacedStaysInherited) {
+  onnx::GraphProto graph;
+  add_node(graph, "/encoder/layer.0/attention/MatMul", "MatMul");
+  // htp-export names the mask's Sub after the scope the engine placed it in.
+  onnx::NodeProto* placed = add_node(graph, "/encoder/Sub", "Sub");
+  tagging::set_node_metadata(*placed, tagging::kScopeKey, "encoder");
+  tagging::set_node_metadata(*placed, tagging::kSourceKey, "inherited");
+  // Named after a scope it was never placed in: the name wins, as a traced scope.
+  onnx::NodeProto* moved = add_node(graph, "/encoder/layer.0/Cast", "Cast");
+  tagging::set_node_metadata(*moved, tagging::kScopeKey, "encoder");
+  tagging::set_node_metadata(*moved, tagging::kSourceKey, "inherited");
+  tagging::scope_nodes_by_name(graph);
+  EXPECT_EQ(tagging::node_metadata(graph.node(0), tagging::kSourceKey), "direct");
+  EXPECT_EQ(tagging::node_metadata(graph.node(1), tagging::kScopeKey), "encoder");
+  EXPECT_EQ(tagging::node_metadata(graph.node(1), tagging::kSourceKey), "inherited");
+  EXPECT_EQ(tagging::node_metadata(graph.node(2), tagging::kScopeKey), "encoder.layer.0");
+  EXPECT_EQ(tagging::node_metadata(graph.node(2), tagging::kSourceKey), "direct");
+}
+
 }  // namespace
