@@ -155,8 +155,12 @@ class Placement {
     return any_open ? Verdict::kUndecided : Verdict::kFailed;
   }
 
+  // A list's owner is the context of what its children share, unless that owner is the root: then
+  // the list itself is the most specific non-root context (GPT-2's `h` directly under GPT2Model).
   std::string lift_out_of_containers(std::string scope) const {
-    while (!scope.empty() && tree_.is_container(scope)) scope = tree_.at(scope).parent;
+    while (!scope.empty() && tree_.is_container(scope) && !tree_.at(scope).parent.empty()) {
+      scope = tree_.at(scope).parent;
+    }
     return scope;
   }
 

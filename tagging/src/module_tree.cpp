@@ -80,7 +80,7 @@ std::string ModuleTree::tag_segment(const ModuleInfo& module) const {
 std::vector<const ModuleInfo*> ModuleTree::visible_path(const std::string& scope) const {
   std::vector<const ModuleInfo*> path;
   for (const ModuleInfo* m = &at(scope); !m->scope.empty(); m = &at(m->parent)) {
-    if (!is_container(*m)) path.push_back(m);
+    if (!is_container(*m) || m->scope == scope) path.push_back(m);  // a node placed at a list itself shows it
   }
   std::reverse(path.begin(), path.end());
   return path;

@@ -143,13 +143,14 @@ TEST_F(InheritanceEngineTest, LiftsAContainerAncestorToItsOwner) {
   EXPECT_EQ(placement("n1_Constant"), Placed("encoder", "inherited"));
 }
 
-TEST_F(InheritanceEngineTest, ARootContainerIsNoContextAndTheProducerDecides) {
+TEST_F(InheritanceEngineTest, AListUnderTheRootIsItsOwnContext) {
   add("Gemm", {"x"}, {"e"}, "embed");
   add("Cast", {"e"}, {"m"});
   add("Add", {"a", "m"}, {"b"}, "blocks.0");
   add("Add", {"c", "m"}, {"d"}, "blocks.1");
   run();
-  EXPECT_EQ(placement("n2_Cast"), Placed("embed", "inherited"));
+  EXPECT_EQ(placement("n2_Cast"), Placed("blocks", "inherited"));
+  EXPECT_EQ(tree_.tag("blocks"), "/Model/ModuleList");  // visible in the tag, not the root's
 }
 
 TEST_F(InheritanceEngineTest, PlacesInputPreprocessingWithTheModulesItFeeds) {

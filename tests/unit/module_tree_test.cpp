@@ -168,9 +168,10 @@ TEST(ModuleTreeBert, ModuleListIsFoldedIntoItsChildren) {
   EXPECT_EQ(tree.tag("encoder.layer.1.attention.self.value"),
             "/BertModel/BertEncoder/BertLayer.1/BertAttention/BertSelfAttention/Linear[value]");
   EXPECT_EQ(tree.name_prefix("encoder.layer.1.attention.output.dense"), "/encoder/layer.1/attention/output/dense");
-  // The list itself never runs a forward: it shows as its owner.
-  EXPECT_EQ(tree.tag("encoder.layer"), tree.tag("encoder"));
-  EXPECT_EQ(tree.name_prefix("encoder.layer"), "/encoder");
+  // The list itself never runs a forward; a node the inheritance engine places at it shows it.
+  EXPECT_EQ(tree.tag("encoder.layer"), "/BertModel/BertEncoder/ModuleList");
+  EXPECT_EQ(tree.name_prefix("encoder.layer"), "/encoder/layer");
+  EXPECT_EQ(tree.namespace_of("encoder.layer"), "encoder: BertEncoder/layer: ModuleList");
 }
 
 TEST(ModuleTreeBert, OtherBranches) {

@@ -23,7 +23,8 @@ struct InheritanceStats {
 // `htp.scope`, or stays at the root as `fallback` (auxiliary) or `direct` (input preprocessing, a
 // compute op of the root's own forward). An inherited scope is the lowest common ancestor of the
 // consumers' scopes when that is not the root, else a producer's non-root scope (a ModuleList or
-// ModuleDict scope, which runs no forward of its own, is lifted to its owner). The consumer rule
+// ModuleDict scope, which runs no forward of its own, is lifted to its owner unless that owner is
+// the root). The consumer rule
 // is preferred; placement iterates to a fixpoint so chains resolve, and depends on the dataflow
 // only, never on node order.
 class InheritanceEngine {

@@ -53,7 +53,8 @@ class ModuleTree {
   bool is_container(const ModuleInfo& module) const;
   std::string label(const ModuleInfo& module) const;
   std::string tag_segment(const ModuleInfo& module) const;
-  // Non-container modules from the root's child down to `scope`.
+  // Non-container modules from the root's child down to `scope`, and `scope` itself even when it
+  // is a container (only the inheritance engine places nodes there).
   std::vector<const ModuleInfo*> visible_path(const std::string& scope) const;
 
   std::map<std::string, ModuleInfo> modules_;
