@@ -30,6 +30,7 @@ const SPECS = {
   distilbert: { inputs: { input_ids: TEXT, attention_mask: TEXT }, outputs: { last_hidden_state: TEXT } },
   'vit-base': VIT,
   'deit-small': VIT,
+  gpt2: { inputs: { input_ids: TEXT, attention_mask: TEXT }, outputs: { last_hidden_state: TEXT } },
 };
 const spec = SPECS[MODEL];
 const second = spec.second ?? { label: 'batch 3, length 23', args: ['--batch', '3', '--seq-len', '23'] };

@@ -17,5 +17,6 @@ ZooModel build_roberta(const ZooOptions& options);
 ZooModel build_distilbert(const ZooOptions& options);
 ZooModel build_vit_base(const ZooOptions& options);
 ZooModel build_deit_small(const ZooOptions& options);
+ZooModel build_gpt2(const ZooOptions& options);
 
 }  // namespace htp::zoo

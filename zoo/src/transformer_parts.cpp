@@ -1,8 +1,11 @@
 #include "transformer_parts.h"
 
+#include "dynamic_shape.h"
+
 #include <torch/nn/modules/linear.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 
@@ -27,12 +30,34 @@ torch::nn::Embedding embedding(int64_t count, int64_t width) {
 
 torch::Tensor GELUActivationImpl::forward(const torch::Tensor& x) { return torch::gelu(x); }
 
+torch::Tensor NewGELUActivationImpl::forward(const torch::Tensor& x) {
+  const double sqrt_2_over_pi = std::sqrt(2.0 / M_PI);
+  return 0.5 * x * (1.0 + torch::tanh(sqrt_2_over_pi * (x + 0.044715 * torch::pow(x, 3.0))));
+}
+
+Conv1DImpl::Conv1DImpl(int64_t in_features, int64_t out_features)
+    : weight(register_parameter("weight", torch::empty({in_features, out_features}))),
+      bias(register_parameter("bias", torch::zeros({out_features}))) {}
+
+torch::Tensor Conv1DImpl::forward(const torch::Tensor& x) {
+  // size_out = x.size()[:-1] + (nf,), with every size read from the runtime input.
+  Shape size_out;
+  for (int64_t dim = 0; dim + 1 < x.dim(); ++dim) size_out.push_back(Size::of(x, dim));
+  size_out.push_back(weight.size(1));
+  const auto product = torch::addmm(bias, view(x, {-1, Size::of(x, -1)}), weight);
+  return view(product, size_out);
+}
+
 void init_transformer_weights(torch::nn::Module& root, double initializer_range) {
   torch::NoGradGuard no_grad;
   for (const auto& module : root.modules()) {
     if (auto* linear = module->as<torch::nn::Linear>()) {
       linear->weight.normal_(0.0, initializer_range);
       linear->bias.normal_(0.0, initializer_range);
+    }
+    if (auto* conv1d = module->as<Conv1D>()) {
+      conv1d->weight.normal_(0.0, initializer_range);
+      conv1d->bias.normal_(0.0, initializer_range);
     }
     if (auto* table = module->as<torch::nn::Embedding>()) {
       table->weight.normal_(0.0, initializer_range);

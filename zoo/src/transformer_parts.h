@@ -1,4 +1,4 @@
-// Pieces shared by the zoo's Hugging Face transformer encoders (BERT and its relatives): leaf modules
+// Pieces shared by the zoo's Hugging Face transformers (BERT and its relatives, GPT-2): leaf modules
 // named like transformers' own, their weight initialisation and the example token inputs.
 #pragma once
 
@@ -29,10 +29,30 @@ class GELUActivationImpl : public torch::nn::Module {
 };
 TORCH_MODULE(GELUActivation);
 
-// The `for layer_module in self.layer` loop of these encoders: each `LayerImpl` of the ModuleList `layers`
-// (a child of `parent`) maps (hidden_states, shared...) to the next hidden states; `shared` is what every
-// layer gets alike, such as the attention mask. A ModuleList runs no forward of its own; its scope only
-// prefixes the indexed layers' paths.
+// transformers.activations.NewGELUActivation (GPT-2's "gelu_new"): the tanh approximation of GELU, written
+// out op for op as Hugging Face does rather than as torch's gelu(approximate="tanh").
+class NewGELUActivationImpl : public torch::nn::Module {
+ public:
+  torch::Tensor forward(const torch::Tensor& x);
+};
+TORCH_MODULE(NewGELUActivation);
+
+// transformers.pytorch_utils.Conv1D (GPT-2's projections): a Linear whose weight is stored transposed,
+// [in_features, out_features], computing addmm(bias, x flattened to 2-d, weight).
+class Conv1DImpl : public torch::nn::Module {
+ public:
+  Conv1DImpl(int64_t in_features, int64_t out_features);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::Tensor weight;
+  torch::Tensor bias;
+};
+TORCH_MODULE(Conv1D);
+
+// The `for layer_module in self.layer` loop of these models (`for block in self.h` in GPT-2): each
+// `LayerImpl` of the ModuleList `layers` (a child of `parent`) maps (hidden_states, shared...) to the next
+// hidden states; `shared` is what every layer gets alike, such as the attention mask. A ModuleList runs no
+// forward of its own; its scope only prefixes the indexed layers' paths.
 template <typename LayerImpl, typename... Shared>
 torch::Tensor run_layers(const torch::nn::Module& parent, const torch::nn::ModuleList& layers,
                          torch::Tensor hidden_states, const Shared&... shared) {
@@ -44,9 +64,9 @@ torch::Tensor run_layers(const torch::nn::Module& parent, const torch::nn::Modul
   return hidden_states;
 }
 
-// PreTrainedModel._init_weights of these families draws N(0, initializer_range) weights with zero biases
-// and identity LayerNorms; biases and LayerNorm parameters are drawn too, so that a converter dropping or
-// mixing up one of them changes the numerics. Embedding rows at padding_idx stay zero.
+// PreTrainedModel._init_weights of these families draws N(0, initializer_range) Linear, Conv1D and Embedding
+// weights with zero biases and identity LayerNorms; biases and LayerNorm parameters are drawn too, so that a
+// converter dropping or mixing up one of them changes the numerics. Embedding rows at padding_idx stay zero.
 void init_transformer_weights(torch::nn::Module& root, double initializer_range);
 
 // The example's [batch, sequence] shape: --batch and --seq-len (0 keeps the defaults), rejecting negative

@@ -60,6 +60,7 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
       {"roberta", sequence_model(build_roberta)},
       {"vit-base", build_vit_base},  // vision transformers take --batch only and reject the other options
       {"deit-small", build_deit_small},
+      {"gpt2", sequence_model(build_gpt2)},
   };
   return models;
 }
