@@ -184,17 +184,7 @@ ZooModel build_gpt2(const GPT2Size& size, const ZooOptions& options) {
   auto root = GPT2Model(size).ptr();
   init_transformer_weights(*root, kInitializerRange);
   freeze(*root);
-  ZooModel model;
-  model.module = root;
-  model.forward = [root](const std::vector<torch::Tensor>& args) {
-    if (args.size() != 2) throw std::invalid_argument("gpt2 takes input_ids and attention_mask");
-    return std::vector<torch::Tensor>{root->forward(args[0], args[1])};
-  };
-  model.inputs = {sequence_input("input_ids", shape, random_token_ids(kVocabSize)),
-                  sequence_input("attention_mask", shape, padded_attention_mask)};
-  model.output_names = {"last_hidden_state"};
-  model.output_dim_names = {{"batch", "sequence", ""}};
-  return model;
+  return ids_and_mask_model(root, shape, kVocabSize);
 }
 
 ZooModel build_gpt2(const ZooOptions& options) { return build_gpt2(kGPT2, options); }

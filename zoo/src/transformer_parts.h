@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -83,5 +85,22 @@ std::function<torch::Tensor(const std::vector<int64_t>&)> random_token_ids(int64
 
 // Every second row has its last quarter of positions padded out, so the mask changes the outputs.
 torch::Tensor padded_attention_mask(const std::vector<int64_t>& shape);
+
+// The ZooModel of a text model whose root forward(input_ids, attention_mask) returns the last hidden
+// state (DistilBERT, GPT-2): its inputs, output and dynamic dims.
+template <typename RootImpl>
+ZooModel ids_and_mask_model(std::shared_ptr<RootImpl> root, const std::vector<int64_t>& shape, int64_t vocab_size) {
+  ZooModel model;
+  model.module = root;
+  model.forward = [root](const std::vector<torch::Tensor>& args) {
+    if (args.size() != 2) throw std::invalid_argument("the model takes input_ids and attention_mask");
+    return std::vector<torch::Tensor>{root->forward(args[0], args[1])};
+  };
+  model.inputs = {sequence_input("input_ids", shape, random_token_ids(vocab_size)),
+                  sequence_input("attention_mask", shape, padded_attention_mask)};
+  model.output_names = {"last_hidden_state"};
+  model.output_dim_names = {{"batch", "sequence", ""}};
+  return model;
+}
 
 }  // namespace htp::zoo
