@@ -2,12 +2,12 @@
 // transformers >= 4.31): same module tree, class names and state_dict, same forward semantics, and a trace
 // that is not tied to the example's batch size and sequence length.
 #include "trace_zoo.h"
+#include "zoo_model_checks.h"
 
 #include "htp/zoo/scoped.h"
 #include "htp/zoo/zoo.h"
 
 #include <gtest/gtest.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/torch.h>
 
 #include <stdexcept>
@@ -120,33 +120,16 @@ htp::zoo::ZooModel bert_tiny(const htp::zoo::ZooOptions& options = {}) {
   return htp::zoo::make_model("bert-tiny", options);
 }
 
-std::vector<torch::Tensor> example_inputs(const htp::zoo::ZooModel& model, const Shape& shape) {
-  std::vector<torch::Tensor> inputs;
-  for (const auto& spec : model.inputs) inputs.push_back(spec.example(shape));
-  return inputs;
-}
-
 TEST(BertTiny, ModuleTreeMatchesHuggingFace) {
-  const auto model = bert_tiny();
-  std::vector<std::pair<std::string, std::string>> modules;
-  for (const auto& item : model.module->named_modules()) {
-    modules.emplace_back(item.key(), htp::zoo::class_name(*item.value()));
-  }
-  EXPECT_EQ(modules, kReferenceModules);
+  EXPECT_EQ(module_rows(*bert_tiny().module), kReferenceModules);
 }
 
 TEST(BertTiny, StateDictMatchesHuggingFace) {
   const auto model = bert_tiny();
-  std::vector<std::pair<std::string, Shape>> state_dict;
-  int64_t parameter_count = 0;
-  for (const auto& item : model.module->named_parameters()) {
-    state_dict.emplace_back(item.key(), item.value().sizes().vec());
-    parameter_count += item.value().numel();
-  }
   EXPECT_EQ(kReferenceStateDict.size(), 39u);
-  EXPECT_EQ(state_dict, kReferenceStateDict);
+  EXPECT_EQ(parameter_rows(*model.module), kReferenceStateDict);
   EXPECT_TRUE(model.module->named_buffers().is_empty());
-  EXPECT_EQ(parameter_count, 4385920);  // what Hugging Face reports for bert_uncased_L-2_H-128_A-2
+  EXPECT_EQ(parameter_count(*model.module), 4385920);  // what Hugging Face reports for bert_uncased_L-2_H-128_A-2
 }
 
 TEST(BertTiny, IsFrozenWithAZeroPaddingEmbedding) {
@@ -227,18 +210,11 @@ TEST(BertTiny, MaskedPositionsDoNotReachTheOthers) {
 }
 
 TEST(BertTiny, IsDeterministicPerSeed) {
-  auto run = [](uint64_t seed) {
+  expect_deterministic_per_seed([](uint64_t seed) {
     torch::manual_seed(seed);
     const auto model = htp::zoo::make_model("bert-tiny");
     return model.forward(example_inputs(model, {2, 16}));
-  };
-  const auto first = run(5);
-  const auto second = run(5);
-  const auto other = run(6);
-  for (size_t i = 0; i < first.size(); ++i) {
-    EXPECT_TRUE(torch::equal(first[i], second[i]));
-    EXPECT_FALSE(torch::allclose(first[i], other[i]));
-  }
+  });
 }
 
 // The trace of the default example must compute the same as the eager model at another batch size and
@@ -246,22 +222,7 @@ TEST(BertTiny, IsDeterministicPerSeed) {
 TEST(BertTiny, TraceRunsAtOtherBatchAndLength) {
   const auto model = bert_tiny();
   const auto traced = htp::exporter::trace_zoo_model(model, example_inputs(model, {2, 16}));
-  torch::jit::GraphExecutor executor(traced.graph, "bert_tiny");
-
-  const auto inputs = example_inputs(model, {3, 9});
-  torch::jit::Stack stack(inputs.begin(), inputs.end());
-  for (size_t i = inputs.size(); i < traced.graph->inputs().size(); ++i) {
-    stack.emplace_back(traced.parameters.at(traced.graph->inputs()[i]).value);
-  }
-  executor.run(stack);
-
-  const auto expected = model.forward(inputs);
-  ASSERT_EQ(stack.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const auto actual = stack[i].toTensor();
-    ASSERT_EQ(actual.sizes(), expected[i].sizes()) << "output " << i;
-    EXPECT_TRUE(torch::allclose(actual, expected[i], 1e-5, 1e-6)) << "output " << i;
-  }
+  expect_trace_matches_eager(model, traced, example_inputs(model, {3, 9}));
 }
 
 }  // namespace

@@ -4,12 +4,12 @@
 // size takes about a second per forward here, so most numeric checks run a small DistilBERT.
 #include "distilbert.h"
 #include "trace_zoo.h"
+#include "zoo_model_checks.h"
 
 #include "htp/zoo/scoped.h"
 #include "htp/zoo/zoo.h"
 
 #include <gtest/gtest.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -122,12 +122,6 @@ htp::zoo::ZooModel small_model(uint64_t seed = 0) {
   return htp::zoo::build_distilbert(kSmall, {});
 }
 
-std::vector<torch::Tensor> example_inputs(const htp::zoo::ZooModel& model, const Shape& shape) {
-  std::vector<torch::Tensor> inputs;
-  for (const auto& spec : model.inputs) inputs.push_back(spec.example(shape));
-  return inputs;
-}
-
 // DistilBertModel.forward written out from Hugging Face's modeling_distilbert.py with plain tensor ops on
 // the state dict, independently of the zoo's module classes.
 torch::Tensor reference_forward(const htp::zoo::ZooModel& model, const DistilBertSize& size,
@@ -163,26 +157,18 @@ torch::Tensor reference_forward(const htp::zoo::ZooModel& model, const DistilBer
 }
 
 TEST(DistilBert, ModuleTreeMatchesHuggingFace) {
-  std::vector<std::pair<std::string, std::string>> modules;
-  for (const auto& item : published_model().module->named_modules()) {
-    modules.emplace_back(item.key(), htp::zoo::class_name(*item.value()));
-  }
+  const auto modules = module_rows(*published_model().module);
   EXPECT_EQ(modules.size(), 92u);
   EXPECT_EQ(modules, reference_modules());
 }
 
 TEST(DistilBert, StateDictMatchesHuggingFace) {
   const auto& model = published_model();
-  std::vector<std::pair<std::string, Shape>> state_dict;
-  int64_t parameter_count = 0;
-  for (const auto& item : model.module->named_parameters()) {
-    state_dict.emplace_back(item.key(), item.value().sizes().vec());
-    parameter_count += item.value().numel();
-  }
+  const auto state_dict = parameter_rows(*model.module);
   EXPECT_EQ(state_dict.size(), 100u);
   EXPECT_EQ(state_dict, reference_state_dict());
   EXPECT_TRUE(model.module->named_buffers().is_empty());
-  EXPECT_EQ(parameter_count, 66362880);  // what Hugging Face reports for distilbert-base-uncased
+  EXPECT_EQ(parameter_count(*model.module), 66362880);  // what Hugging Face reports for distilbert-base-uncased
 }
 
 TEST(DistilBert, IsFrozenWithAZeroPaddingEmbedding) {
@@ -274,13 +260,10 @@ TEST(DistilBert, MaskedPositionsDoNotReachTheOthers) {
 }
 
 TEST(DistilBert, IsDeterministicPerSeed) {
-  auto run = [](uint64_t seed) {
+  expect_deterministic_per_seed([](uint64_t seed) {
     const auto model = small_model(seed);
-    return model.forward(example_inputs(model, {2, 16}))[0];
-  };
-  const auto first = run(5);
-  EXPECT_TRUE(torch::equal(first, run(5)));
-  EXPECT_FALSE(torch::allclose(first, run(6)));
+    return model.forward(example_inputs(model, {2, 16}));
+  });
   // The registered model draws the same way: one seed, one set of weights.
   const auto a = published_model().module->named_parameters();
   const auto b = distilbert(0).module->named_parameters();
@@ -292,20 +275,7 @@ TEST(DistilBert, IsDeterministicPerSeed) {
 TEST(DistilBert, TraceRunsAtOtherBatchAndLength) {
   const auto model = small_model();
   const auto traced = htp::exporter::trace_zoo_model(model, example_inputs(model, {2, 16}));
-  torch::jit::GraphExecutor executor(traced.graph, "distilbert");
-
-  const auto inputs = example_inputs(model, {3, 9});
-  torch::jit::Stack stack(inputs.begin(), inputs.end());
-  for (size_t i = inputs.size(); i < traced.graph->inputs().size(); ++i) {
-    stack.emplace_back(traced.parameters.at(traced.graph->inputs()[i]).value);
-  }
-  executor.run(stack);
-
-  const auto expected = model.forward(inputs);
-  ASSERT_EQ(stack.size(), 1u);
-  const auto actual = stack[0].toTensor();
-  ASSERT_EQ(actual.sizes(), expected[0].sizes());
-  EXPECT_TRUE(torch::allclose(actual, expected[0], 1e-5, 1e-6));
+  EXPECT_EQ(expect_trace_matches_eager(model, traced, example_inputs(model, {3, 9})).size(), 1u);
 }
 
 // Each block builds its padding mask inside its own attention module, as Hugging Face's does.

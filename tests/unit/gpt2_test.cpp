@@ -4,13 +4,13 @@
 // sequence length. The published size is slow to draw and run, so most numeric checks run a small GPT-2.
 #include "gpt2.h"
 #include "trace_zoo.h"
+#include "zoo_model_checks.h"
 #include "transformer_parts.h"
 
 #include "htp/zoo/scoped.h"
 #include "htp/zoo/zoo.h"
 
 #include <gtest/gtest.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -109,12 +109,6 @@ htp::zoo::ZooModel small_model(uint64_t seed = 0) {
   return htp::zoo::build_gpt2(kSmall, {});
 }
 
-std::vector<torch::Tensor> example_inputs(const htp::zoo::ZooModel& model, const Shape& shape) {
-  std::vector<torch::Tensor> inputs;
-  for (const auto& spec : model.inputs) inputs.push_back(spec.example(shape));
-  return inputs;
-}
-
 // GPT2Model.forward written out from Hugging Face's modeling_gpt2.py with plain tensor ops on the state
 // dict, independently of the zoo's module classes.
 torch::Tensor reference_forward(const htp::zoo::ZooModel& model, const GPT2Size& size, const torch::Tensor& input_ids,
@@ -153,26 +147,18 @@ torch::Tensor reference_forward(const htp::zoo::ZooModel& model, const GPT2Size&
 }
 
 TEST(GPT2, ModuleTreeMatchesHuggingFace) {
-  std::vector<std::pair<std::string, std::string>> modules;
-  for (const auto& item : published_model().module->named_modules()) {
-    modules.emplace_back(item.key(), htp::zoo::class_name(*item.value()));
-  }
+  const auto modules = module_rows(*published_model().module);
   EXPECT_EQ(modules.size(), 162u);
   EXPECT_EQ(modules, reference_modules());
 }
 
 TEST(GPT2, StateDictMatchesHuggingFace) {
   const auto& model = published_model();
-  std::vector<std::pair<std::string, Shape>> state_dict;
-  int64_t parameter_count = 0;
-  for (const auto& item : model.module->named_parameters()) {
-    state_dict.emplace_back(item.key(), item.value().sizes().vec());
-    parameter_count += item.value().numel();
-  }
+  const auto state_dict = parameter_rows(*model.module);
   EXPECT_EQ(state_dict.size(), 148u);
   EXPECT_EQ(state_dict, reference_state_dict());
   EXPECT_TRUE(model.module->named_buffers().is_empty());
-  EXPECT_EQ(parameter_count, 124439808);  // what Hugging Face reports for gpt2
+  EXPECT_EQ(parameter_count(*model.module), 124439808);  // what Hugging Face reports for gpt2
 }
 
 TEST(GPT2, IsFrozenWithRandomBiasesAndLayerNorms) {
@@ -299,13 +285,10 @@ TEST(GPT2, MaskedPositionsDoNotReachTheOthers) {
 }
 
 TEST(GPT2, IsDeterministicPerSeed) {
-  auto run = [](uint64_t seed) {
+  expect_deterministic_per_seed([](uint64_t seed) {
     const auto model = small_model(seed);
-    return model.forward(example_inputs(model, {2, 16}))[0];
-  };
-  const auto first = run(5);
-  EXPECT_TRUE(torch::equal(first, run(5)));
-  EXPECT_FALSE(torch::allclose(first, run(6)));
+    return model.forward(example_inputs(model, {2, 16}));
+  });
   // The registered model draws the same way: one seed, one set of weights.
   const auto a = published_model().module->named_parameters();
   const auto b = gpt2(0).module->named_parameters();
@@ -317,20 +300,7 @@ TEST(GPT2, IsDeterministicPerSeed) {
 TEST(GPT2, TraceRunsAtOtherBatchAndLength) {
   const auto model = small_model();
   const auto traced = htp::exporter::trace_zoo_model(model, example_inputs(model, {2, 16}));
-  torch::jit::GraphExecutor executor(traced.graph, "gpt2");
-
-  const auto inputs = example_inputs(model, {3, 9});
-  torch::jit::Stack stack(inputs.begin(), inputs.end());
-  for (size_t i = inputs.size(); i < traced.graph->inputs().size(); ++i) {
-    stack.emplace_back(traced.parameters.at(traced.graph->inputs()[i]).value);
-  }
-  executor.run(stack);
-
-  const auto expected = model.forward(inputs);
-  ASSERT_EQ(stack.size(), 1u);
-  const auto actual = stack[0].toTensor();
-  ASSERT_EQ(actual.sizes(), expected[0].sizes());
-  EXPECT_TRUE(torch::allclose(actual, expected[0], 1e-5, 1e-6));
+  EXPECT_EQ(expect_trace_matches_eager(model, traced, example_inputs(model, {3, 9})).size(), 1u);
 }
 
 // As in Hugging Face: each attention module applies the causal mask itself, while GPT2Model's own forward

@@ -6,6 +6,7 @@
 #include "bert_family.h"
 #include "convert/convert.h"
 #include "trace_zoo.h"
+#include "zoo_model_checks.h"
 
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/tagger.h"
@@ -13,7 +14,6 @@
 #include "htp/zoo/zoo.h"
 
 #include <gtest/gtest.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/torch.h>
 
 #include <stdexcept>
@@ -119,29 +119,9 @@ std::vector<std::pair<std::string, std::string>> reference_modules(int64_t layer
   return modules;
 }
 
-std::vector<std::pair<std::string, std::string>> module_tree(const htp::zoo::ZooModel& model) {
-  std::vector<std::pair<std::string, std::string>> modules;
-  for (const auto& item : model.module->named_modules()) {
-    modules.emplace_back(item.key(), htp::zoo::class_name(*item.value()));
-  }
-  return modules;
-}
-
-std::vector<std::pair<std::string, Shape>> state_dict(const htp::zoo::ZooModel& model) {
-  std::vector<std::pair<std::string, Shape>> keys;
-  for (const auto& item : model.module->named_parameters()) keys.emplace_back(item.key(), item.value().sizes().vec());
-  return keys;
-}
-
 htp::zoo::ZooModel small_roberta(const htp::zoo::ZooOptions& options = {}, uint64_t seed = 0) {
   torch::manual_seed(seed);
   return htp::zoo::bert_family_model("roberta-small", kSmall, options);
-}
-
-std::vector<torch::Tensor> example_inputs(const htp::zoo::ZooModel& model, const Shape& shape) {
-  std::vector<torch::Tensor> inputs;
-  for (const auto& spec : model.inputs) inputs.push_back(spec.example(shape));
-  return inputs;
 }
 
 // The published model is built once: 125M parameters take a while to draw.
@@ -154,16 +134,14 @@ const htp::zoo::ZooModel& roberta_base() {
 }
 
 TEST(Roberta, PublishedModuleTreeMatchesHuggingFace) {
-  EXPECT_EQ(module_tree(roberta_base()), reference_modules(12));
+  EXPECT_EQ(module_rows(*roberta_base().module), reference_modules(12));
 }
 
 TEST(Roberta, PublishedStateDictMatchesHuggingFace) {
   const auto& model = roberta_base();
-  EXPECT_EQ(state_dict(model), reference_state_dict(12, 768, 3072));
+  EXPECT_EQ(parameter_rows(*model.module), reference_state_dict(12, 768, 3072));
   EXPECT_TRUE(model.module->named_buffers().is_empty());
-  int64_t parameter_count = 0;
-  for (const auto& tensor : model.module->parameters()) parameter_count += tensor.numel();
-  EXPECT_EQ(parameter_count, 124645632);  // what Hugging Face reports for roberta-base
+  EXPECT_EQ(parameter_count(*model.module), 124645632);  // what Hugging Face reports for roberta-base
 }
 
 TEST(Roberta, PublishedLayerNormsUseRobertasEpsilon) {
@@ -179,8 +157,8 @@ TEST(Roberta, PublishedLayerNormsUseRobertasEpsilon) {
 
 TEST(Roberta, SmallConfigurationHasTheSameTreeAndKeys) {
   const auto model = small_roberta();
-  EXPECT_EQ(module_tree(model), reference_modules(2));
-  EXPECT_EQ(state_dict(model), reference_state_dict(2, 32, 64));
+  EXPECT_EQ(module_rows(*model.module), reference_modules(2));
+  EXPECT_EQ(parameter_rows(*model.module), reference_state_dict(2, 32, 64));
 }
 
 TEST(Roberta, IsFrozenWithZeroPaddingRowsInWordAndPositionTables) {
@@ -285,17 +263,10 @@ TEST(Roberta, MaskedPositionsDoNotReachTheOthers) {
 }
 
 TEST(Roberta, IsDeterministicPerSeed) {
-  auto run = [](uint64_t seed) {
+  expect_deterministic_per_seed([](uint64_t seed) {
     const auto model = small_roberta({}, seed);
     return model.forward(example_inputs(model, {2, 16}));
-  };
-  const auto first = run(5);
-  const auto second = run(5);
-  const auto other = run(6);
-  for (size_t i = 0; i < first.size(); ++i) {
-    EXPECT_TRUE(torch::equal(first[i], second[i]));
-    EXPECT_FALSE(torch::allclose(first[i], other[i]));
-  }
+  });
 }
 
 // The trace of the default example must compute the same as the eager model at another batch size and
@@ -303,23 +274,9 @@ TEST(Roberta, IsDeterministicPerSeed) {
 TEST(Roberta, TraceRunsAtOtherBatchAndLength) {
   const auto model = small_roberta();
   const auto traced = htp::exporter::trace_zoo_model(model, example_inputs(model, {2, 16}));
-  torch::jit::GraphExecutor executor(traced.graph, "roberta");
-
   auto inputs = example_inputs(model, {3, 9});
   inputs[0][0][4] = kPad;  // a pad the example never had, in an attended row
-  torch::jit::Stack stack(inputs.begin(), inputs.end());
-  for (size_t i = inputs.size(); i < traced.graph->inputs().size(); ++i) {
-    stack.emplace_back(traced.parameters.at(traced.graph->inputs()[i]).value);
-  }
-  executor.run(stack);
-
-  const auto expected = model.forward(inputs);
-  ASSERT_EQ(stack.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const auto actual = stack[i].toTensor();
-    ASSERT_EQ(actual.sizes(), expected[i].sizes()) << "output " << i;
-    EXPECT_TRUE(torch::allclose(actual, expected[i], 1e-5, 1e-6)) << "output " << i;
-  }
+  expect_trace_matches_eager(model, traced, inputs);
 }
 
 // The position ids' cumulative sum converts, in the embeddings' scope.

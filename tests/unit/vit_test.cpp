@@ -3,13 +3,13 @@
 // same module tree, class names and state_dict, same forward semantics, and a trace that is not tied to the
 // example's batch size. Forward checks run a small configuration (the published ones take seconds each).
 #include "trace_zoo.h"
+#include "zoo_model_checks.h"
 #include "vit.h"
 
 #include "htp/zoo/scoped.h"
 #include "htp/zoo/zoo.h"
 
 #include <gtest/gtest.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -23,14 +23,12 @@
 namespace {
 
 using Shape = std::vector<int64_t>;
-using Rows = std::vector<std::pair<std::string, std::string>>;
-using TensorRows = std::vector<std::pair<std::string, Shape>>;
 
 // 2 layers, hidden 32 in 4 heads: the published layout at a fraction of the cost.
 constexpr htp::zoo::ViTConfig kSmall = {2, 32, 4, 64};
 
 // ViTModel(config).named_modules(): the rows before, per and after the encoder layers.
-const Rows kModulesBeforeLayers = {
+const ModuleRows kModulesBeforeLayers = {
     {"", "ViTModel"},
     {"embeddings", "ViTEmbeddings"},
     {"embeddings.patch_embeddings", "ViTPatchEmbeddings"},
@@ -39,7 +37,7 @@ const Rows kModulesBeforeLayers = {
     {"encoder", "ViTEncoder"},
     {"encoder.layer", "ModuleList"},
 };
-const Rows kModulesPerLayer = {
+const ModuleRows kModulesPerLayer = {
     {"", "ViTLayer"},
     {".attention", "ViTAttention"},
     {".attention.attention", "ViTSelfAttention"},
@@ -59,15 +57,15 @@ const Rows kModulesPerLayer = {
     {".layernorm_before", "LayerNorm"},
     {".layernorm_after", "LayerNorm"},
 };
-const Rows kModulesAfterLayers = {
+const ModuleRows kModulesAfterLayers = {
     {"layernorm", "LayerNorm"},
     {"pooler", "ViTPooler"},
     {"pooler.dense", "Linear"},
     {"pooler.activation", "Tanh"},
 };
 
-Rows reference_modules(int64_t layers) {
-  Rows rows = kModulesBeforeLayers;
+ModuleRows reference_modules(int64_t layers) {
+  ModuleRows rows = kModulesBeforeLayers;
   for (int64_t i = 0; i < layers; ++i) {
     for (const auto& [suffix, type] : kModulesPerLayer) rows.emplace_back("encoder.layer." + std::to_string(i) + suffix, type);
   }
@@ -111,30 +109,6 @@ TensorRows reference_state_dict(const htp::zoo::ViTConfig& config) {
   return rows;
 }
 
-Rows modules_of(const torch::nn::Module& root) {
-  Rows rows;
-  for (const auto& item : root.named_modules()) rows.emplace_back(item.key(), htp::zoo::class_name(*item.value()));
-  return rows;
-}
-
-// Python's state_dict order: each module's own parameters, in named_modules() order.
-TensorRows state_dict_of(const torch::nn::Module& root) {
-  TensorRows rows;
-  for (const auto& item : root.named_modules()) {
-    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
-    for (const auto& tensor : item.value()->named_parameters(/*recurse=*/false)) {
-      rows.emplace_back(prefix + tensor.key(), tensor.value().sizes().vec());
-    }
-  }
-  return rows;
-}
-
-int64_t parameter_count(const torch::nn::Module& root) {
-  int64_t count = 0;
-  for (const auto& tensor : root.parameters()) count += tensor.numel();
-  return count;
-}
-
 htp::zoo::ZooModel small_vit(uint64_t seed = 0) {
   torch::manual_seed(seed);
   return htp::zoo::vit_model("small-vit", kSmall, {});
@@ -157,8 +131,8 @@ TEST(ViT, PublishedModelsMatchHuggingFaceTreesAndStateDicts) {
   for (const auto& [name, config, count] : published) {
     torch::manual_seed(0);
     const auto model = htp::zoo::make_model(name);
-    EXPECT_EQ(modules_of(*model.module), reference_modules(12)) << name;
-    EXPECT_EQ(state_dict_of(*model.module), reference_state_dict(config)) << name;
+    EXPECT_EQ(module_rows(*model.module), reference_modules(12)) << name;
+    EXPECT_EQ(parameter_rows(*model.module), reference_state_dict(config)) << name;
     EXPECT_TRUE(model.module->named_buffers().is_empty()) << name;
     EXPECT_EQ(parameter_count(*model.module), count) << name;
   }
@@ -166,10 +140,8 @@ TEST(ViT, PublishedModelsMatchHuggingFaceTreesAndStateDicts) {
 
 TEST(ViT, NamedParametersFollowPythonsStateDictOrder) {
   const auto model = small_vit();
-  TensorRows named;
-  for (const auto& item : model.module->named_parameters()) named.emplace_back(item.key(), item.value().sizes().vec());
-  EXPECT_EQ(named, reference_state_dict(kSmall));
-  EXPECT_EQ(modules_of(*model.module), reference_modules(2));
+  EXPECT_EQ(parameter_rows(*model.module), reference_state_dict(kSmall));
+  EXPECT_EQ(module_rows(*model.module), reference_modules(2));
 }
 
 TEST(ViT, IsFrozenWithDrawnEmbeddingsAndNearIdentityLayerNorms) {
@@ -287,14 +259,7 @@ TEST(ViT, ImagesOfABatchDoNotMixButEveryPatchReachesEveryToken) {
 
 TEST(ViT, IsDeterministicPerSeed) {
   const auto pixels = images(2);
-  auto run = [&](uint64_t seed) { return small_vit(seed).forward({pixels}); };
-  const auto first = run(5);
-  const auto second = run(5);
-  const auto other = run(6);
-  for (size_t i = 0; i < first.size(); ++i) {
-    EXPECT_TRUE(torch::equal(first[i], second[i]));
-    EXPECT_FALSE(torch::allclose(first[i], other[i]));
-  }
+  expect_deterministic_per_seed([&](uint64_t seed) { return small_vit(seed).forward({pixels}); });
 }
 
 // The trace of a batch of 2 must compute the same as the eager model at batches 1 and 3: the batch (and the
@@ -302,22 +267,7 @@ TEST(ViT, IsDeterministicPerSeed) {
 TEST(ViT, TraceRunsAtOtherBatchSizes) {
   const auto model = small_vit();
   const auto traced = htp::exporter::trace_zoo_model(model, {images(2)});
-  torch::jit::GraphExecutor executor(traced.graph, "small_vit");
-  for (int64_t batch : {1, 3}) {
-    const auto pixels = images(batch);
-    torch::jit::Stack stack{pixels};
-    for (size_t i = 1; i < traced.graph->inputs().size(); ++i) {
-      stack.emplace_back(traced.parameters.at(traced.graph->inputs()[i]).value);
-    }
-    executor.run(stack);
-    const auto expected = model.forward({pixels});
-    ASSERT_EQ(stack.size(), expected.size());
-    for (size_t i = 0; i < expected.size(); ++i) {
-      const auto actual = stack[i].toTensor();
-      ASSERT_EQ(actual.sizes(), expected[i].sizes()) << "batch " << batch << ", output " << i;
-      EXPECT_TRUE(torch::allclose(actual, expected[i], 1e-5, 1e-6)) << "batch " << batch << ", output " << i;
-    }
-  }
+  for (int64_t batch : {1, 3}) expect_trace_matches_eager(model, traced, {images(batch)}, "batch " + std::to_string(batch));
 }
 
 TEST(ViT, IsRegisteredUnderItsNames) {
