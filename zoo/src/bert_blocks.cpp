@@ -18,20 +18,15 @@ SelfAttentionImpl::SelfAttentionImpl(const std::string& family, int64_t hidden, 
 
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& hidden_states, const torch::Tensor& attention_mask) {
   const auto mixed_query = call(*this, query_, hidden_states);
-  const auto key = split_heads(call(*this, key_, hidden_states));
-  const auto value = split_heads(call(*this, value_, hidden_states));
-  const auto query = split_heads(mixed_query);
+  const auto key = split_heads(call(*this, key_, hidden_states), heads_, head_size_);
+  const auto value = split_heads(call(*this, value_, hidden_states), heads_, head_size_);
+  const auto query = split_heads(mixed_query, heads_, head_size_);
   auto scores = torch::matmul(query, key.transpose(-1, -2));
   scores = scores / std::sqrt(static_cast<double>(head_size_));
   if (attention_mask.defined()) scores = scores + attention_mask;
   auto probs = torch::softmax(scores, -1);
   probs = call(*this, dropout_, probs);
-  const auto context = torch::matmul(probs, value).permute({0, 2, 1, 3}).contiguous();
-  return view(context, {Size::of(context, 0), Size::of(context, 1), heads_ * head_size_});
-}
-
-torch::Tensor SelfAttentionImpl::split_heads(const torch::Tensor& x) const {
-  return view(x, {Size::of(x, 0), Size::of(x, 1), heads_, head_size_}).permute({0, 2, 1, 3});
+  return merge_heads(torch::matmul(probs, value), heads_ * head_size_);
 }
 
 IntermediateImpl::IntermediateImpl(const std::string& family, int64_t hidden, int64_t intermediate)

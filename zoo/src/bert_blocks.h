@@ -26,9 +26,6 @@ class SelfAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& hidden_states, const torch::Tensor& attention_mask = {});
 
  private:
-  // Hugging Face's transpose_for_scores: [batch, seq, all_heads] -> [batch, heads, seq, head_size].
-  torch::Tensor split_heads(const torch::Tensor& x) const;
-
   int64_t heads_;
   int64_t head_size_;
   Linear query_;

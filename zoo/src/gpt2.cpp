@@ -50,16 +50,16 @@ class GPT2AttentionImpl : public torch::nn::Module {
   // `attention_mask` is GPT2Model's extended mask, added to the scores; the causal mask is this module's.
   torch::Tensor forward(const torch::Tensor& hidden_states, const torch::Tensor& attention_mask) {
     const auto qkv = call(*this, c_attn_, hidden_states).split(embed_dim_, 2);
-    const auto query = split_heads(qkv[0]);
-    const auto key = split_heads(qkv[1]);
-    const auto value = split_heads(qkv[2]);
+    const auto query = split_heads(qkv[0], heads_, head_dim_);
+    const auto key = split_heads(qkv[1], heads_, head_dim_);
+    const auto value = split_heads(qkv[2], heads_, head_dim_);
     auto weights = torch::matmul(query, key.transpose(-1, -2));
     weights = weights / std::sqrt(static_cast<double>(head_dim_));
     weights = torch::where(causal_mask(query), weights, torch::full({}, kMaskValue, weights.options()));
     weights = weights + attention_mask;
     weights = torch::softmax(weights, -1);
     weights = call(*this, attn_dropout_, weights);
-    const auto output = merge_heads(torch::matmul(weights, value));
+    const auto output = merge_heads(torch::matmul(weights, value), heads_ * head_dim_);
     return call(*this, resid_dropout_, call(*this, c_proj_, output));
   }
 
@@ -70,17 +70,6 @@ class GPT2AttentionImpl : public torch::nn::Module {
   static torch::Tensor causal_mask(const torch::Tensor& query) {
     const auto positions = arange(Size::of(query, -2));
     return positions.unsqueeze(0).le(positions.unsqueeze(1));
-  }
-
-  // _split_heads: [batch, seq, embed] -> [batch, heads, seq, head_dim].
-  torch::Tensor split_heads(const torch::Tensor& x) const {
-    return view(x, {Size::of(x, 0), Size::of(x, 1), heads_, head_dim_}).permute({0, 2, 1, 3});
-  }
-
-  // _merge_heads: the inverse.
-  torch::Tensor merge_heads(const torch::Tensor& x) const {
-    const auto merged = x.permute({0, 2, 1, 3}).contiguous();
-    return view(merged, {Size::of(merged, 0), Size::of(merged, 1), heads_ * head_dim_});
   }
 
   int64_t embed_dim_;

@@ -90,6 +90,15 @@ std::function<torch::Tensor(const std::vector<int64_t>&)> random_token_ids(int64
   return [vocab_size](const std::vector<int64_t>& shape) { return torch::randint(vocab_size, shape, torch::kInt64); };
 }
 
+torch::Tensor split_heads(const torch::Tensor& x, int64_t heads, int64_t head_size) {
+  return view(x, {Size::of(x, 0), Size::of(x, 1), heads, head_size}).permute({0, 2, 1, 3});
+}
+
+torch::Tensor merge_heads(const torch::Tensor& x, int64_t all_head_size) {
+  const auto merged = x.permute({0, 2, 1, 3}).contiguous();
+  return view(merged, {Size::of(merged, 0), Size::of(merged, 1), all_head_size});
+}
+
 torch::Tensor padded_attention_mask(const std::vector<int64_t>& shape) {
   auto mask = torch::ones(shape, torch::kInt64);
   const int64_t length = shape.at(1);

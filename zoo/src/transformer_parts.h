@@ -83,6 +83,12 @@ InputSpec sequence_input(const std::string& name, const std::vector<int64_t>& sh
 // Draws uniformly random token ids below `vocab_size`.
 std::function<torch::Tensor(const std::vector<int64_t>&)> random_token_ids(int64_t vocab_size);
 
+// Hugging Face's transpose_for_scores (BERT family, ViT) and _split_heads (GPT-2):
+// [batch, seq, heads·head_size] -> [batch, heads, seq, head_size], with traced sizes.
+torch::Tensor split_heads(const torch::Tensor& x, int64_t heads, int64_t head_size);
+// The inverse: [batch, heads, seq, head_size] -> [batch, seq, all_head_size].
+torch::Tensor merge_heads(const torch::Tensor& x, int64_t all_head_size);
+
 // Every second row has its last quarter of positions padded out, so the mask changes the outputs.
 torch::Tensor padded_attention_mask(const std::vector<int64_t>& shape);
 
