@@ -143,16 +143,8 @@ TEST(BertTiny, IsFrozenWithAZeroPaddingEmbedding) {
 
 TEST(BertTiny, DescribesItsSequenceInputsAndOutputs) {
   const auto model = bert_tiny();
-  ASSERT_EQ(model.inputs.size(), 3u);
-  const std::vector<std::string> names = {"input_ids", "attention_mask", "token_type_ids"};
-  for (size_t i = 0; i < names.size(); ++i) {
-    EXPECT_EQ(model.inputs[i].name, names[i]);
-    EXPECT_EQ(model.inputs[i].shape, (Shape{2, 16}));
-    EXPECT_EQ(model.inputs[i].dtype, torch::kInt64);
-    EXPECT_EQ(model.inputs[i].dim_names, (std::vector<std::string>{"batch", "sequence"}));
-  }
-  EXPECT_EQ(model.output_names, (std::vector<std::string>{"last_hidden_state", "pooler_output"}));
-  EXPECT_EQ(model.output_dim_names, (std::vector<std::vector<std::string>>{{"batch", "sequence", ""}, {"batch", ""}}));
+  expect_sequence_interface(model, {"input_ids", "attention_mask", "token_type_ids"},
+                            {"last_hidden_state", "pooler_output"}, {{"batch", "sequence", ""}, {"batch", ""}});
 }
 
 TEST(BertTiny, ExampleInputsMaskEverySecondRowAndHaveTwoSegments) {

@@ -174,27 +174,8 @@ TEST(GPT2, IsFrozenWithRandomBiasesAndLayerNorms) {
   EXPECT_FALSE(torch::equal(ln, torch::ones_like(ln)));
 }
 
-TEST(GPT2, DescribesItsSequenceInputsAndOutput) {
-  const auto& model = published_model();
-  ASSERT_EQ(model.inputs.size(), 2u);
-  const std::vector<std::string> names = {"input_ids", "attention_mask"};
-  for (size_t i = 0; i < names.size(); ++i) {
-    EXPECT_EQ(model.inputs[i].name, names[i]);
-    EXPECT_EQ(model.inputs[i].shape, (Shape{2, 16}));
-    EXPECT_EQ(model.inputs[i].dtype, torch::kInt64);
-    EXPECT_EQ(model.inputs[i].dim_names, (std::vector<std::string>{"batch", "sequence"}));
-  }
-  EXPECT_EQ(model.output_names, (std::vector<std::string>{"last_hidden_state"}));
-  EXPECT_EQ(model.output_dim_names, (std::vector<std::vector<std::string>>{{"batch", "sequence", ""}}));
-}
-
-TEST(GPT2, ExampleInputsAreTokenIdsAndAMaskPaddingEverySecondRow) {
-  const auto inputs = example_inputs(published_model(), {4, 8});
-  EXPECT_EQ(inputs[0].scalar_type(), torch::kInt64);
-  EXPECT_TRUE(inputs[0].ge(0).all().item<bool>() && inputs[0].lt(50257).all().item<bool>());
-  const auto full_row = torch::ones({8}, torch::kInt64);
-  const auto padded_row = torch::tensor({1, 1, 1, 1, 1, 1, 0, 0}, torch::kInt64);
-  EXPECT_TRUE(torch::equal(inputs[1], torch::stack({full_row, padded_row, full_row, padded_row})));
+TEST(GPT2, DescribesItsInputsOutputAndExampleInputs) {
+  expect_ids_and_mask_interface(published_model(), 50257);
 }
 
 TEST(GPT2, BatchAndSequenceLengthComeFromTheOptions) {
@@ -205,15 +186,7 @@ TEST(GPT2, BatchAndSequenceLengthComeFromTheOptions) {
 }
 
 TEST(GPT2, RejectsSizesItCannotRun) {
-  htp::zoo::ZooOptions too_long;
-  too_long.seq_len = 1025;
-  EXPECT_THROW(htp::zoo::make_model("gpt2", too_long), std::invalid_argument);
-  htp::zoo::ZooOptions negative_batch;
-  negative_batch.batch = -1;
-  EXPECT_THROW(htp::zoo::make_model("gpt2", negative_batch), std::invalid_argument);
-  htp::zoo::ZooOptions image_shape;
-  image_shape.input_shape = {1, 3, 224, 224};
-  EXPECT_THROW(htp::zoo::make_model("gpt2", image_shape), std::invalid_argument);
+  expect_sequence_size_limits("gpt2", 1024);
   EXPECT_THROW(htp::zoo::build_gpt2({1, 30, 4}, {}), std::invalid_argument);  // 30 is not a multiple of 4 heads
   EXPECT_THROW(published_model().forward({torch::zeros({2, 16}, torch::kInt64)}), std::invalid_argument);
 }

@@ -175,16 +175,8 @@ TEST(Roberta, IsFrozenWithZeroPaddingRowsInWordAndPositionTables) {
 
 TEST(Roberta, DescribesItsSequenceInputsAndOutputs) {
   const auto& model = roberta_base();
-  ASSERT_EQ(model.inputs.size(), 3u);
-  const std::vector<std::string> names = {"input_ids", "attention_mask", "token_type_ids"};
-  for (size_t i = 0; i < names.size(); ++i) {
-    EXPECT_EQ(model.inputs[i].name, names[i]);
-    EXPECT_EQ(model.inputs[i].shape, (Shape{2, 16}));
-    EXPECT_EQ(model.inputs[i].dtype, torch::kInt64);
-    EXPECT_EQ(model.inputs[i].dim_names, (std::vector<std::string>{"batch", "sequence"}));
-  }
-  EXPECT_EQ(model.output_names, (std::vector<std::string>{"last_hidden_state", "pooler_output"}));
-  EXPECT_EQ(model.output_dim_names, (std::vector<std::vector<std::string>>{{"batch", "sequence", ""}, {"batch", ""}}));
+  expect_sequence_interface(model, {"input_ids", "attention_mask", "token_type_ids"},
+                            {"last_hidden_state", "pooler_output"}, {{"batch", "sequence", ""}, {"batch", ""}});
 }
 
 // Token ids are padded as a tokenizer pads them: the pad id exactly where the mask is 0, and one token type.
@@ -210,15 +202,7 @@ TEST(Roberta, BatchAndSequenceLengthComeFromTheOptions) {
 }
 
 TEST(Roberta, RejectsSizesItCannotRun) {
-  htp::zoo::ZooOptions too_long;
-  too_long.seq_len = 513;
-  EXPECT_THROW(htp::zoo::make_model("roberta", too_long), std::invalid_argument);
-  htp::zoo::ZooOptions negative_batch;
-  negative_batch.batch = -1;
-  EXPECT_THROW(htp::zoo::make_model("roberta", negative_batch), std::invalid_argument);
-  htp::zoo::ZooOptions image_shape;
-  image_shape.input_shape = {1, 3, 224, 224};
-  EXPECT_THROW(htp::zoo::make_model("roberta", image_shape), std::invalid_argument);
+  expect_sequence_size_limits("roberta", 512);
 }
 
 TEST(Roberta, ForwardGivesHiddenStatesAndPooledOutput) {

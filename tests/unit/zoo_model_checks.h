@@ -84,3 +84,46 @@ inline std::vector<torch::Tensor> expect_trace_matches_eager(const htp::zoo::Zoo
   }
   return outputs;
 }
+
+// A text model's interface: int64 inputs `input_names` of [batch, sequence] (default 2×16) and the
+// outputs `output_names` with dims `output_dims`.
+inline void expect_sequence_interface(const htp::zoo::ZooModel& model, const std::vector<std::string>& input_names,
+                                      const std::vector<std::string>& output_names,
+                                      const std::vector<std::vector<std::string>>& output_dims) {
+  ASSERT_EQ(model.inputs.size(), input_names.size());
+  for (size_t i = 0; i < input_names.size(); ++i) {
+    EXPECT_EQ(model.inputs[i].name, input_names[i]);
+    EXPECT_EQ(model.inputs[i].shape, (std::vector<int64_t>{2, 16}));
+    EXPECT_EQ(model.inputs[i].dtype, torch::kInt64);
+    EXPECT_EQ(model.inputs[i].dim_names, (std::vector<std::string>{"batch", "sequence"}));
+  }
+  EXPECT_EQ(model.output_names, output_names);
+  EXPECT_EQ(model.output_dim_names, output_dims);
+}
+
+// The interface of an ids_and_mask_model (DistilBERT, GPT-2): input_ids and attention_mask, one
+// last_hidden_state output; example inputs at 4×8 are ids below `vocab_size` and a mask padding the
+// last quarter of every second row.
+inline void expect_ids_and_mask_interface(const htp::zoo::ZooModel& model, int64_t vocab_size) {
+  expect_sequence_interface(model, {"input_ids", "attention_mask"}, {"last_hidden_state"}, {{"batch", "sequence", ""}});
+
+  const auto inputs = example_inputs(model, {4, 8});
+  EXPECT_EQ(inputs[0].scalar_type(), torch::kInt64);
+  EXPECT_TRUE(inputs[0].ge(0).all().item<bool>() && inputs[0].lt(vocab_size).all().item<bool>());
+  const auto full_row = torch::ones({8}, torch::kInt64);
+  const auto padded_row = torch::tensor({1, 1, 1, 1, 1, 1, 0, 0}, torch::kInt64);
+  EXPECT_TRUE(torch::equal(inputs[1], torch::stack({full_row, padded_row, full_row, padded_row})));
+}
+
+// The zoo model `name` refuses a sequence longer than `max_length`, a negative batch and an image shape.
+inline void expect_sequence_size_limits(const std::string& name, int64_t max_length) {
+  htp::zoo::ZooOptions too_long;
+  too_long.seq_len = max_length + 1;
+  EXPECT_THROW(htp::zoo::make_model(name, too_long), std::invalid_argument);
+  htp::zoo::ZooOptions negative_batch;
+  negative_batch.batch = -1;
+  EXPECT_THROW(htp::zoo::make_model(name, negative_batch), std::invalid_argument);
+  htp::zoo::ZooOptions image_shape;
+  image_shape.input_shape = {1, 3, 224, 224};
+  EXPECT_THROW(htp::zoo::make_model(name, image_shape), std::invalid_argument);
+}
