@@ -10,29 +10,6 @@
 
 namespace htp::exporter {
 
-int32_t onnx_dtype(at::ScalarType dtype) {
-  switch (dtype) {
-    case at::kFloat: return onnx::TensorProto::FLOAT;
-    case at::kDouble: return onnx::TensorProto::DOUBLE;
-    case at::kHalf: return onnx::TensorProto::FLOAT16;
-    case at::kBFloat16: return onnx::TensorProto::BFLOAT16;
-    case at::kLong: return onnx::TensorProto::INT64;
-    case at::kInt: return onnx::TensorProto::INT32;
-    case at::kShort: return onnx::TensorProto::INT16;
-    case at::kChar: return onnx::TensorProto::INT8;
-    case at::kByte: return onnx::TensorProto::UINT8;
-    case at::kBool: return onnx::TensorProto::BOOL;
-    default: throw ExportError(std::string("dtype ") + c10::toString(dtype) + " has no ONNX equivalent");
-  }
-}
-
-void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto) {
-  at::Tensor dense = value.detach().cpu().contiguous();
-  proto.set_data_type(onnx_dtype(dense.scalar_type()));
-  for (int64_t size : dense.sizes()) proto.add_dims(size);
-  proto.set_raw_data(dense.data_ptr(), dense.numel() * dense.element_size());
-}
-
 void ConversionContext::begin_node(const torch::jit::Node* node, std::string scope) {
   node_ = node;
   scope_ = std::move(scope);

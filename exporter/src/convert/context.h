@@ -1,6 +1,8 @@
 // State shared by the aten→ONNX converters while one TorchScript graph is converted.
 #pragma once
 
+#include "htp/optimizer/tensor_proto.h"
+
 #include <onnx/onnx_pb.h>
 #include <torch/csrc/jit/ir/ir.h>
 
@@ -95,9 +97,7 @@ class ConversionContext {
   std::unordered_set<std::string> initializers_;
 };
 
-// ONNX TensorProto element type for an ATen dtype; throws for dtypes ONNX cannot hold.
-int32_t onnx_dtype(at::ScalarType dtype);
-// Copies a tensor (any strides) into a TensorProto's raw_data.
-void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto);
+using optimizer::onnx_dtype;
+using optimizer::to_tensor_proto;
 
 }  // namespace htp::exporter

@@ -1,0 +1,109 @@
+#include "htp/optimizer/tensor_proto.h"
+
+#include "htp/onnxio/error.h"
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+
+namespace htp::optimizer {
+namespace {
+
+const std::map<at::ScalarType, int32_t>& dtype_table() {
+  static const std::map<at::ScalarType, int32_t> table{
+      {at::kFloat, onnx::TensorProto::FLOAT},   {at::kDouble, onnx::TensorProto::DOUBLE},
+      {at::kHalf, onnx::TensorProto::FLOAT16},  {at::kBFloat16, onnx::TensorProto::BFLOAT16},
+      {at::kLong, onnx::TensorProto::INT64},    {at::kInt, onnx::TensorProto::INT32},
+      {at::kShort, onnx::TensorProto::INT16},   {at::kChar, onnx::TensorProto::INT8},
+      {at::kByte, onnx::TensorProto::UINT8},    {at::kBool, onnx::TensorProto::BOOL},
+  };
+  return table;
+}
+
+std::string external_entry(const onnx::TensorProto& proto, const std::string& key) {
+  for (const auto& entry : proto.external_data()) {
+    if (entry.key() == key) return entry.value();
+  }
+  return "";
+}
+
+void read_external(const onnx::TensorProto& proto, const std::string& model_dir, void* data, size_t bytes) {
+  const std::string location = external_entry(proto, "location");
+  const std::string path = model_dir + "/" + location;
+  std::ifstream in(path, std::ios::binary);
+  if (location.empty() || !in) throw Error("cannot read external data of tensor '" + proto.name() + "' from '" + path + "'");
+  const std::string offset = external_entry(proto, "offset");
+  in.seekg(offset.empty() ? 0 : std::stoll(offset));
+  in.read(static_cast<char*>(data), static_cast<std::streamsize>(bytes));
+  if (static_cast<size_t>(in.gcount()) != bytes) {
+    throw Error("external data of tensor '" + proto.name() + "' in '" + path + "' is shorter than its shape");
+  }
+}
+
+// Copies a typed repeated field into the tensor, narrowing as ONNX stores small types widened.
+template <typename Field>
+void copy_typed(const Field& field, at::Tensor& tensor, const std::string& name) {
+  if (static_cast<int64_t>(field.size()) != tensor.numel()) {
+    throw Error("tensor '" + name + "' holds " + std::to_string(field.size()) + " values for " + std::to_string(tensor.numel()) + " elements");
+  }
+  using Stored = typename Field::value_type;
+  at::Tensor wide = at::empty(tensor.sizes(), at::CppTypeToScalarType<Stored>::value);
+  std::memcpy(wide.data_ptr(), field.data(), field.size() * sizeof(Stored));
+  tensor.copy_(wide);
+}
+
+}  // namespace
+
+int32_t onnx_dtype(at::ScalarType dtype) {
+  auto it = dtype_table().find(dtype);
+  if (it == dtype_table().end()) throw Error(std::string("dtype ") + c10::toString(dtype) + " has no ONNX equivalent");
+  return it->second;
+}
+
+at::ScalarType aten_dtype(int32_t onnx_type) {
+  for (const auto& [dtype, type] : dtype_table()) {
+    if (type == onnx_type) return dtype;
+  }
+  throw Error("ONNX element type " + std::to_string(onnx_type) + " (" + onnx::TensorProto::DataType_Name(onnx_type) + ") has no ATen equivalent");
+}
+
+void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto) {
+  at::Tensor dense = value.detach().cpu().contiguous();
+  proto.set_data_type(onnx_dtype(dense.scalar_type()));
+  proto.clear_dims();
+  for (int64_t size : dense.sizes()) proto.add_dims(size);
+  proto.set_raw_data(dense.data_ptr(), dense.numel() * dense.element_size());
+}
+
+at::Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& model_dir) {
+  std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
+  at::Tensor tensor = at::empty(dims, aten_dtype(proto.data_type()));
+  const size_t bytes = tensor.numel() * tensor.element_size();
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    read_external(proto, model_dir, tensor.data_ptr(), bytes);
+  } else if (proto.has_raw_data()) {
+    if (proto.raw_data().size() != bytes) {
+      throw Error("tensor '" + proto.name() + "' has " + std::to_string(proto.raw_data().size()) + " raw bytes for " + std::to_string(bytes));
+    }
+    std::memcpy(tensor.data_ptr(), proto.raw_data().data(), bytes);
+  } else {
+    switch (proto.data_type()) {
+      case onnx::TensorProto::FLOAT: copy_typed(proto.float_data(), tensor, proto.name()); break;
+      case onnx::TensorProto::DOUBLE: copy_typed(proto.double_data(), tensor, proto.name()); break;
+      case onnx::TensorProto::INT64: copy_typed(proto.int64_data(), tensor, proto.name()); break;
+      case onnx::TensorProto::FLOAT16:
+      case onnx::TensorProto::BFLOAT16: {  // int32_data holds the 16-bit patterns
+        at::Tensor bits = at::empty(dims, at::kShort);
+        copy_typed(proto.int32_data(), bits, proto.name());
+        std::memcpy(tensor.data_ptr(), bits.data_ptr(), bytes);
+        break;
+      }
+      default: copy_typed(proto.int32_data(), tensor, proto.name()); break;
+    }
+  }
+  return tensor;
+}
+
+}  // namespace htp::optimizer
