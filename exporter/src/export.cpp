@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace htp::exporter {
@@ -60,9 +61,23 @@ void save_io(const std::string& dir, const std::vector<at::Tensor>& inputs, cons
   for (size_t i = 0; i < outputs.size(); ++i) write(dir + "/ref_" + std::to_string(i) + ".npy", outputs[i]);
 }
 
+// Kilobytes of a /proc/self/status field (VmRSS, VmHWM); 0 where there is no procfs.
+long status_kb(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return 0;
+}
+
 class Stopwatch {
  public:
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  // Logs (at -v) how far the export got: time, resident and peak memory.
+  void stage(const char* done) const {
+    spdlog::debug("{} at {:.3f} s, RSS {} MB, peak {} MB", done, seconds(), status_kb("VmRSS") / 1024, status_kb("VmHWM") / 1024);
+  }
 
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -71,6 +86,7 @@ class Stopwatch {
 // The pipeline up to the tagged model in memory: prepare, convert, inherit, tag.
 struct TaggedModel {
   PreparedModel prepared;
+  std::vector<at::Tensor> reference;  // LibTorch's outputs, when --save-io asks for them
   onnx::ModelProto onnx;
 };
 
@@ -80,17 +96,19 @@ TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& cl
   if (options.model.empty() == options.torchscript.empty()) throw ExportError("give one of --model NAME or --torchscript FILE");
   PreparedModel prepared = options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options);
   const TracedGraph& traced = prepared.traced;
-  spdlog::debug("traced at {:.3f} s", clock.seconds());
+  clock.stage("traced");
 
   spdlog::info("converting {} TorchScript nodes to ONNX opset {}", std::distance(traced.graph->nodes().begin(), traced.graph->nodes().end()),
                kOpsetVersion);
-  onnx::ModelProto onnx_model = convert_to_onnx(traced);
-  spdlog::debug("converted at {:.3f} s", clock.seconds());
+  std::vector<at::Tensor> reference;
+  if (!options.save_io_dir.empty()) reference = prepared.run_reference();  // the conversion takes the weights
+  onnx::ModelProto onnx_model = convert_to_onnx(traced, TracedWeights::kReleased);
+  clock.stage("converted");
   inheritance::InheritanceStats placed = inheritance::InheritanceEngine().run(*onnx_model.mutable_graph(), traced.modules);
   spdlog::debug("inheritance: {} of {} root auxiliary nodes placed from dataflow", placed.inherited, placed.candidates);
   tagging::tag_model(onnx_model, traced.modules);
-  spdlog::debug("tagged at {:.3f} s", clock.seconds());
-  return {std::move(prepared), std::move(onnx_model)};
+  clock.stage("tagged");
+  return {std::move(prepared), std::move(reference), std::move(onnx_model)};
 }
 
 void write_json(const std::string& path, const nlohmann::json& content, WrittenFiles& written) {
@@ -112,7 +130,7 @@ nlohmann::json export_model(const ExportOptions& options) {
   WrittenFiles written;
   auto external = options.external_data ? onnxio::ExternalData::kAlways : onnxio::ExternalData::kWhenTooLarge;
   for (const auto& file : write_onnx_model(tagged.onnx, options.out, external)) written.add(file);
-  spdlog::debug("written at {:.3f} s", clock.seconds());
+  clock.stage("written");
 
   nlohmann::json report = tagging::coverage_report(tagged.onnx);
   report["model"] = tagged.prepared.name;
@@ -123,7 +141,7 @@ nlohmann::json export_model(const ExportOptions& options) {
     sidecar["coverage"] = report;  // with the model name and file, as --report writes it
     write_json(options.sidecar_path, sidecar, written);
   }
-  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, tagged.prepared.inputs, tagged.prepared.run_reference(), written);
+  if (!options.save_io_dir.empty()) save_io(options.save_io_dir, tagged.prepared.inputs, tagged.reference, written);
   written.commit();
   spdlog::info("exported in {:.2f} s", clock.seconds());
   return report;

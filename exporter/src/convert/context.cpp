@@ -28,6 +28,8 @@ std::string ConversionContext::tensor(const torch::jit::Value* value) {
   if (auto it = tensors_.find(value); it != tensors_.end()) return it->second;
   if (auto it = parameters_.find(value); it != parameters_.end()) {
     add_initializer(it->second.name, it->second.value);
+    // set_() swaps in an empty storage on the TensorImpl every holder shares, so the bytes go now.
+    if (release_parameters_) it->second.value.set_();
     return tensors_[value] = it->second.name;
   }
   auto known = constant(value);

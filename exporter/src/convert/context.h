@@ -24,7 +24,9 @@ struct Attr {
 
 class ConversionContext {
  public:
-  explicit ConversionContext(onnx::GraphProto& graph) : graph_(graph) {}
+  // With `release_parameters`, a parameter's tensor gives up its storage once it is an initializer.
+  ConversionContext(onnx::GraphProto& graph, bool release_parameters = false)
+      : graph_(graph), release_parameters_(release_parameters) {}
 
   // The aten node being converted: its scope goes on every node emitted until the next call,
   // and errors name it.
@@ -95,6 +97,7 @@ class ConversionContext {
   std::unordered_map<const torch::jit::Value*, PendingParameter> parameters_;
   std::unordered_map<std::string, size_t> name_counts_;
   std::unordered_set<std::string> initializers_;
+  bool release_parameters_;
 };
 
 using optimizer::onnx_dtype;

@@ -100,7 +100,7 @@ bool is_convertible(const torch::jit::Node* node, bool in_place_as_functional) {
   return is_structural(node) || ConverterRegistry::instance().find(node->kind().toQualString(), in_place_as_functional);
 }
 
-onnx::ModelProto convert_to_onnx(const TracedGraph& traced) {
+onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weights) {
   check_supported(traced);
   onnx::ModelProto model;
   model.set_producer_name("htp-export");
@@ -111,7 +111,7 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced) {
   onnx::GraphProto& graph = *model.mutable_graph();
   graph.set_name(traced.modules.root().class_name);
 
-  ConversionContext ctx(graph);
+  ConversionContext ctx(graph, weights == TracedWeights::kReleased);
   for (const GraphInput& input : traced.inputs) {
     add_value_info(*graph.add_input(), input.name, input.example.scalar_type(), input.example.sizes().vec(), input.dim_names);
     ctx.bind(input.value, input.name);
