@@ -9,7 +9,7 @@ import { WORK_DIR, runCli, caseDir as caseDirIn, expectFailure } from './lib/che
 import { zeroSafetensors } from './lib/safetensors.mjs';
 
 const MODELS = ['resnet18', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'bert-tiny', 'bert-base',
-  'distilbert', 'roberta', 'vit-base', 'deit-small', 'gpt2'];
+  'distilbert', 'roberta', 'vit-base', 'deit-small', 'gpt2', 'whisper-tiny', 'tinyllama'];
 const root = join(WORK_DIR, 'cli_errors');
 rmSync(root, { recursive: true, force: true });
 

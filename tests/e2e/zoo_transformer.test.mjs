@@ -4,7 +4,7 @@
 // sequence are dynamic axes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   WORK_DIR, exportOrThrow, compareWithReference, numericProblems, readModel, tagProblems, inheritanceRate,
@@ -31,6 +31,13 @@ const SPECS = {
   'vit-base': VIT,
   'deit-small': VIT,
   gpt2: { inputs: { input_ids: TEXT, attention_mask: TEXT }, outputs: { last_hidden_state: TEXT } },
+  // Encoder and decoder in one graph: 3000 mel frames (fixed), the decoder's length is the sequence axis.
+  'whisper-tiny': {
+    inputs: { input_features: ['batch', 80, 3000], decoder_input_ids: TEXT },
+    outputs: { last_hidden_state: TEXT, encoder_last_hidden_state: ['batch', 1500] },
+  },
+  // 4.1 GB of weights, above protobuf's 2 GB: the export moves them to OUT.data without being asked.
+  tinyllama: { inputs: { input_ids: TEXT, attention_mask: TEXT }, outputs: { last_hidden_state: TEXT }, externalData: true },
 };
 const spec = SPECS[MODEL];
 const second = spec.second ?? { label: 'batch 3, length 23', args: ['--batch', '3', '--seq-len', '23'] };
@@ -43,7 +50,9 @@ const ioSecond = join(dir, 'io_second');
 exportOrThrow(['--model', MODEL, '--out', onnxPath, '--save-io', ioDefault, '-q']);
 const otherPath = join(dir, 'second_shape.onnx');
 exportOrThrow(['--model', MODEL, ...second.args, '--out', otherPath, '--save-io', ioSecond, '-q']);
-rmSync(otherPath);  // only its saved inputs and outputs are used
+// Only its saved inputs and outputs are used.
+rmSync(otherPath);
+rmSync(`${otherPath}.data`, { force: true });
 const model = readModel(onnxPath);
 
 for (const [label, ioDir] of [['the default shape', ioDefault], [second.label, ioSecond]]) {
@@ -72,5 +81,16 @@ test(`${MODEL}: every node is tagged with one of its modules, and inheritance pl
   const rate = inheritanceRate(model);
   if (rate !== null) assert.ok(rate >= 0.9, `inheritance rate ${rate}`);
   const matmuls = model.nodes.filter((n) => n.opType === 'MatMul').map((n) => classOf.get(n.metadata['htp.scope']));
-  assert.ok(matmuls.length > 0 && matmuls.every((c) => c === 'Linear' || /Attention$/.test(c)), matmuls.join());
+  assert.ok(matmuls.length > 0 && matmuls.every((c) => c === 'Linear' || /(Attention|RotaryEmbedding)$/.test(c)),
+    matmuls.join());
 });
+
+if (spec.externalData) {
+  test(`${MODEL}: the weights went to external data next to the file`, () => {
+    assert.ok(statSync(`${onnxPath}.data`).size > 2 ** 31, 'OUT.data holds more than protobuf could');
+    assert.ok(statSync(onnxPath).size < 2 ** 31 / 100, 'the model file holds the graph and small tensors only');
+    const large = [...model.initializerTensors.values()].filter((t) => t.dims.reduce((n, d) => n * d, 1) >= 2 ** 20);
+    assert.ok(large.length > 0);
+    assert.deepEqual(large.filter((t) => t.rawData).map((t) => t.name), [], 'large initializers with inline bytes');
+  });
+}

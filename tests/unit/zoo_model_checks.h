@@ -115,6 +115,33 @@ inline void expect_ids_and_mask_interface(const htp::zoo::ZooModel& model, int64
   EXPECT_TRUE(torch::equal(inputs[1], torch::stack({full_row, padded_row, full_row, padded_row})));
 }
 
+// A causal decoder of input_ids and attention_mask (GPT-2, Llama): a new token at position 9 changes
+// positions 9 onwards and none before.
+inline void expect_later_tokens_do_not_reach_earlier_positions(const htp::zoo::ZooModel& model) {
+  auto inputs = example_inputs(model, {2, 16});
+  inputs[1].fill_(1);
+  const auto before = model.forward(inputs)[0];
+  inputs[0].select(1, 9).add_(1);  // a new token at position 9 of every row
+  const auto after = model.forward(inputs)[0];
+  EXPECT_TRUE(torch::allclose(after.slice(1, 0, 9), before.slice(1, 0, 9)));
+  EXPECT_FALSE(torch::allclose(after.slice(1, 9, 16), before.slice(1, 9, 16)));
+}
+
+// The same decoder with position 3 masked out in row 1 only: a new token there reaches row 0's later
+// positions and, in row 1, only position 3 itself.
+inline void expect_masked_positions_do_not_reach_the_others(const htp::zoo::ZooModel& model) {
+  auto inputs = example_inputs(model, {2, 16});
+  inputs[1].fill_(1);
+  inputs[1][1][3] = 0;
+  const auto before = model.forward(inputs)[0];
+  inputs[0].select(1, 3).add_(1);
+  const auto after = model.forward(inputs)[0];
+  EXPECT_FALSE(torch::allclose(after[0].slice(0, 4, 16), before[0].slice(0, 4, 16)));
+  EXPECT_TRUE(torch::allclose(after[1].slice(0, 0, 3), before[1].slice(0, 0, 3)));
+  EXPECT_TRUE(torch::allclose(after[1].slice(0, 4, 16), before[1].slice(0, 4, 16)));
+  EXPECT_FALSE(torch::allclose(after[1][3], before[1][3]));
+}
+
 // The zoo model `name` refuses a sequence longer than `max_length`, a negative batch and an image shape.
 inline void expect_sequence_size_limits(const std::string& name, int64_t max_length) {
   htp::zoo::ZooOptions too_long;

@@ -114,7 +114,8 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, ZooModelTest, ::testing::ValuesIn(kTorchvi
 
 TEST(Zoo, ListsTheTorchvisionModelsThenTheTransformers) {
   std::vector<std::string> expected = kTorchvisionModels;
-  expected.insert(expected.end(), {"bert-tiny", "bert-base", "distilbert", "roberta", "vit-base", "deit-small", "gpt2"});
+  expected.insert(expected.end(), {"bert-tiny", "bert-base", "distilbert", "roberta", "vit-base", "deit-small", "gpt2",
+                                   "whisper-tiny", "tinyllama"});
   EXPECT_EQ(htp::zoo::model_names(), expected);
 }
 
@@ -143,7 +144,8 @@ TEST(Zoo, UnknownModelListsKnownOnes) {
   } catch (const std::invalid_argument& error) {
     EXPECT_EQ(std::string(error.what()),
               "unknown model 'nope'; known models: resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, "
-              "efficientnet_b0, bert-tiny, bert-base, distilbert, roberta, vit-base, deit-small, gpt2");
+              "efficientnet_b0, bert-tiny, bert-base, distilbert, roberta, vit-base, deit-small, gpt2, whisper-tiny, "
+              "tinyllama");
   }
 }
 

@@ -15,7 +15,6 @@
 #include <torch/nn/modules/dropout.h>
 
 #include <functional>
-#include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -32,9 +31,6 @@ constexpr BertConfig kRobertaBase = {kRoberta, 12, 768, 12, 3072};
 // Config fields the families share.
 constexpr double kDropout = 0.1;  // hidden_dropout_prob and attention_probs_dropout_prob
 constexpr double kInitializerRange = 0.02;
-
-constexpr int64_t kDefaultBatch = 2;
-constexpr int64_t kDefaultSequence = 16;
 
 // `family` + `suffix`: the Hugging Face class name of a module, e.g. RobertaEmbeddings.
 std::string class_of(const BertFamily& family, const char* suffix) { return std::string(family.name) + suffix; }
@@ -198,7 +194,7 @@ class BertModelImpl : public torch::nn::Module {
   // broadcast over heads and query positions.
   static torch::Tensor extended_attention_mask(const torch::Tensor& attention_mask) {
     const auto mask = attention_mask.unsqueeze(1).unsqueeze(2).to(torch::kFloat32);
-    return torch::rsub(mask, 1.0) * std::numeric_limits<float>::lowest();
+    return torch::rsub(mask, 1.0) * kMaskValue;
   }
 
   BertEmbeddings embeddings_;

@@ -14,7 +14,6 @@
 #include <torch/nn/modules/dropout.h>
 
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -32,9 +31,6 @@ constexpr double kDropout = 0.1;  // dropout and attention_dropout
 constexpr double kInitializerRange = 0.02;
 // Not a config field: DistilBERT's LayerNorms are built with eps=1e-12.
 constexpr double kLayerNormEps = 1e-12;
-
-constexpr int64_t kDefaultBatch = 2;
-constexpr int64_t kDefaultSequence = 16;
 
 class EmbeddingsImpl : public torch::nn::Module {
  public:
@@ -85,7 +81,7 @@ class MultiHeadSelfAttentionImpl : public torch::nn::Module {
     q = q / std::sqrt(static_cast<double>(dim_per_head_));  // Hugging Face scales the queries, not the scores
     auto scores = torch::matmul(q, k.transpose(2, 3));
     const auto padding = view(mask.eq(0), {batch, 1, 1, key_length}).expand_as(scores);
-    scores = scores.masked_fill(padding, std::numeric_limits<float>::lowest());  // torch.finfo(float32).min
+    scores = scores.masked_fill(padding, kMaskValue);
     auto weights = torch::softmax(scores, -1);
     weights = call(*this, dropout_, weights);
     const auto context = merge_heads(torch::matmul(weights, v), batch);

@@ -13,7 +13,6 @@
 #include <torch/nn/modules/dropout.h>
 
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -29,12 +28,6 @@ constexpr int64_t kPositions = 1024;  // n_positions
 constexpr double kLayerNormEps = 1e-5;
 constexpr double kDropout = 0.1;  // embd_pdrop, attn_pdrop and resid_pdrop
 constexpr double kInitializerRange = 0.02;
-
-constexpr int64_t kDefaultBatch = 2;
-constexpr int64_t kDefaultSequence = 16;
-
-// torch.finfo(torch.float32).min, Hugging Face's value for masked-out scores.
-constexpr float kMaskValue = std::numeric_limits<float>::lowest();
 
 class GPT2AttentionImpl : public torch::nn::Module {
  public:
@@ -55,7 +48,10 @@ class GPT2AttentionImpl : public torch::nn::Module {
     const auto value = split_heads(qkv[2], heads_, head_dim_);
     auto weights = torch::matmul(query, key.transpose(-1, -2));
     weights = weights / std::sqrt(static_cast<double>(head_dim_));
-    weights = torch::where(causal_mask(query), weights, torch::full({}, kMaskValue, weights.options()));
+    // Hugging Face slices its non-persistent `bias` buffer, tril(ones(n_positions, n_positions)), to the runtime
+    // length; the mask computed from that length is the same without a buffer that is not in the state dict.
+    const auto causal = causal_mask(Size::of(query, -2));
+    weights = torch::where(causal, weights, torch::full({}, kMaskValue, weights.options()));
     weights = weights + attention_mask;
     weights = torch::softmax(weights, -1);
     weights = call(*this, attn_dropout_, weights);
@@ -64,14 +60,6 @@ class GPT2AttentionImpl : public torch::nn::Module {
   }
 
  private:
-  // Hugging Face slices its non-persistent `bias` buffer, tril(ones(n_positions, n_positions)), to the
-  // runtime length: true where key position <= query position. Comparing two aranges of that length gives
-  // the same [length, length] mask without a buffer that is not in the state dict.
-  static torch::Tensor causal_mask(const torch::Tensor& query) {
-    const auto positions = arange(Size::of(query, -2));
-    return positions.unsqueeze(0).le(positions.unsqueeze(1));
-  }
-
   int64_t embed_dim_;
   int64_t heads_;
   int64_t head_dim_;

@@ -35,6 +35,8 @@ torch::Tensor NewGELUActivationImpl::forward(const torch::Tensor& x) {
   return 0.5 * x * (1.0 + torch::tanh(sqrt_2_over_pi * (x + 0.044715 * torch::pow(x, 3.0))));
 }
 
+torch::Tensor SiLUActivationImpl::forward(const torch::Tensor& x) { return torch::silu(x); }
+
 Conv1DImpl::Conv1DImpl(int64_t in_features, int64_t out_features)
     : weight(register_parameter("weight", torch::empty({in_features, out_features}))),
       bias(register_parameter("bias", torch::zeros({out_features}))) {}
@@ -53,7 +55,7 @@ void init_transformer_weights(torch::nn::Module& root, double initializer_range)
   for (const auto& module : root.modules()) {
     if (auto* linear = module->as<torch::nn::Linear>()) {
       linear->weight.normal_(0.0, initializer_range);
-      linear->bias.normal_(0.0, initializer_range);
+      if (linear->bias.defined()) linear->bias.normal_(0.0, initializer_range);
     }
     if (auto* conv1d = module->as<Conv1D>()) {
       conv1d->weight.normal_(0.0, initializer_range);
@@ -97,6 +99,11 @@ torch::Tensor split_heads(const torch::Tensor& x, int64_t heads, int64_t head_si
 torch::Tensor merge_heads(const torch::Tensor& x, int64_t all_head_size) {
   const auto merged = x.permute({0, 2, 1, 3}).contiguous();
   return view(merged, {Size::of(merged, 0), Size::of(merged, 1), all_head_size});
+}
+
+torch::Tensor causal_mask(const Size& length) {
+  const auto positions = arange(length);
+  return positions.unsqueeze(0).le(positions.unsqueeze(1));
 }
 
 torch::Tensor padded_attention_mask(const std::vector<int64_t>& shape) {

@@ -2,6 +2,7 @@
 // named like transformers' own, their weight initialisation and the example token inputs.
 #pragma once
 
+#include "dynamic_shape.h"
 #include "htp/zoo/scoped.h"
 #include "htp/zoo/zoo.h"
 
@@ -13,12 +14,20 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace htp::zoo {
+
+// Every text and vision transformer's example shape unless --batch and --seq-len say otherwise.
+inline constexpr int64_t kDefaultBatch = 2;
+inline constexpr int64_t kDefaultSequence = 16;
+
+// torch.finfo(torch.float32).min, Hugging Face's value for masked-out attention scores.
+inline constexpr float kMaskValue = std::numeric_limits<float>::lowest();
 
 torch::nn::LayerNorm layer_norm(int64_t width, double eps);
 
@@ -38,6 +47,14 @@ class NewGELUActivationImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 };
 TORCH_MODULE(NewGELUActivation);
+
+// transformers.activations.SiLUActivation (Llama's MLP): silu(x) = x·sigmoid(x). Current releases build it for
+// ACT2FN["silu"]; earlier ones (4.45 among them) built torch.nn.SiLU there, the same function under another name.
+class SiLUActivationImpl : public torch::nn::Module {
+ public:
+  torch::Tensor forward(const torch::Tensor& x);
+};
+TORCH_MODULE(SiLUActivation);
 
 // transformers.pytorch_utils.Conv1D (GPT-2's projections): a Linear whose weight is stored transposed,
 // [in_features, out_features], computing addmm(bias, x flattened to 2-d, weight).
@@ -67,8 +84,9 @@ torch::Tensor run_layers(const torch::nn::Module& parent, const torch::nn::Modul
 }
 
 // PreTrainedModel._init_weights of these families draws N(0, initializer_range) Linear, Conv1D and Embedding
-// weights with zero biases and identity LayerNorms; biases and LayerNorm parameters are drawn too, so that a
-// converter dropping or mixing up one of them changes the numerics. Embedding rows at padding_idx stay zero.
+// weights with zero biases and identity LayerNorms; biases (of the layers that have one) and LayerNorm parameters
+// are drawn too, so that a converter dropping or mixing up one of them changes the numerics. Embedding rows at
+// padding_idx stay zero.
 void init_transformer_weights(torch::nn::Module& root, double initializer_range);
 
 // The example's [batch, sequence] shape: --batch and --seq-len (0 keeps the defaults), rejecting negative
@@ -88,6 +106,10 @@ std::function<torch::Tensor(const std::vector<int64_t>&)> random_token_ids(int64
 torch::Tensor split_heads(const torch::Tensor& x, int64_t heads, int64_t head_size);
 // The inverse: [batch, heads, seq, head_size] -> [batch, seq, all_head_size].
 torch::Tensor merge_heads(const torch::Tensor& x, int64_t all_head_size);
+
+// Causal self-attention's mask over a runtime `length`: [length, length], true where the key position is at or
+// before the query position (Hugging Face's tril of ones, or arange(length) < arange(length) + 1 per row).
+torch::Tensor causal_mask(const Size& length);
 
 // Every second row has its last quarter of positions padded out, so the mask changes the outputs.
 torch::Tensor padded_attention_mask(const std::vector<int64_t>& shape);

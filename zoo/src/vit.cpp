@@ -36,7 +36,6 @@ constexpr double kDropout = 0.0;  // hidden_dropout_prob and attention_probs_dro
 constexpr double kInitializerRange = 0.02;
 
 constexpr int64_t kPatches = (kImageSize / kPatchSize) * (kImageSize / kPatchSize);
-constexpr int64_t kDefaultBatch = 2;
 
 // Cuts the image into non-overlapping patches and projects each to `hidden`: [batch, patches, hidden].
 class ViTPatchEmbeddingsImpl : public torch::nn::Module {

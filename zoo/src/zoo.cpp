@@ -61,6 +61,8 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
       {"vit-base", build_vit_base},  // vision transformers take --batch only and reject the other options
       {"deit-small", build_deit_small},
       {"gpt2", sequence_model(build_gpt2)},
+      {"whisper-tiny", sequence_model(build_whisper_tiny)},  // --seq-len is the decoder length
+      {"tinyllama", sequence_model(build_tinyllama)},
   };
   return models;
 }
