@@ -5,26 +5,60 @@
 
 #include <google/protobuf/unknown_field_set.h>
 #include <onnx/checker.h>
+#include <onnx/defs/schema.h>
 
 #include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace htp::onnxio {
 
 namespace {
 
-// Lowers the IR and takes the nodes' unknown fields out for the checker's sake, restoring both
-// on destruction; swapping in place avoids copying the weights.
+constexpr const char* kUncheckedDomain = "htp.newer_than_checker";
+
+bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+int64_t default_opset(const onnx::ModelProto& model) {
+  for (const auto& entry : model.opset_import()) {
+    if (is_default_domain(entry.domain())) return entry.version();
+  }
+  return 0;
+}
+
+// True for a default-domain op this libonnx has no schema for at `opset` because the opset is newer than
+// any it knows (Gelu, new in opset 20, under the Debian libonnx that knows opset 17).
+bool is_newer_than_checker(const onnx::NodeProto& node, int64_t opset) {
+  const int64_t newest_known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
+  return is_default_domain(node.domain()) && opset > newest_known &&
+         onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(opset), "") == nullptr;
+}
+
+// Lowers the IR, takes the nodes' unknown fields out and moves ops newer than this libonnx into a domain the
+// checker does not know (so it checks their wiring but not their schema, which ONNX Runtime does), restoring
+// all on destruction; swapping in place avoids copying the weights.
 class CheckerView {
  public:
   explicit CheckerView(onnx::ModelProto& model) : model_(model), ir_version_(model.ir_version()) {
     model_.set_ir_version(std::min<int64_t>(ir_version_, 8));
+    const int64_t opset = default_opset(model_);
     for (auto& node : *model_.mutable_graph()->mutable_node()) {
       stashed_.emplace_back();
       stashed_.back().Swap(node.mutable_unknown_fields());
+      if (is_newer_than_checker(node, opset)) {
+        unchecked_.push_back({&node, node.has_domain() ? std::optional(node.domain()) : std::nullopt});
+        node.set_domain(kUncheckedDomain);
+      }
+    }
+    if (!unchecked_.empty()) {
+      auto* entry = model_.add_opset_import();
+      entry->set_domain(kUncheckedDomain);
+      entry->set_version(1);
     }
   }
   ~CheckerView() {
@@ -32,12 +66,15 @@ class CheckerView {
     for (int i = 0; i < model_.graph().node_size(); ++i) {
       stashed_[i].Swap(model_.mutable_graph()->mutable_node(i)->mutable_unknown_fields());
     }
+    for (auto& [node, domain] : unchecked_) domain ? node->set_domain(*domain) : node->clear_domain();
+    if (!unchecked_.empty()) model_.mutable_opset_import()->RemoveLast();
   }
 
  private:
   onnx::ModelProto& model_;
   int64_t ir_version_;
   std::deque<google::protobuf::UnknownFieldSet> stashed_;  // not movable, so no vector
+  std::vector<std::pair<onnx::NodeProto*, std::optional<std::string>>> unchecked_;
 };
 
 constexpr size_t kMinExternalBytes = 1024;
