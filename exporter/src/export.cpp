@@ -2,13 +2,13 @@
 
 #include "convert/convert.h"
 #include "htp/exporter/errors.h"
+#include "htp/exporter/npy.h"
 #include "htp/inheritance/inheritance_engine.h"
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/onnx_file.h"
 #include "htp/tagging/reports.h"
 #include "htp/tagging/tagger.h"
 #include "model_source.h"
-#include "npy.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

@@ -1,7 +1,7 @@
 #include "model_source.h"
 
 #include "htp/exporter/errors.h"
-#include "npy.h"
+#include "htp/exporter/npy.h"
 #include "torchscript_source.h"
 #include "trace_zoo.h"
 #include "weights.h"

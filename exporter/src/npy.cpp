@@ -1,4 +1,4 @@
-#include "npy.h"
+#include "htp/exporter/npy.h"
 
 #include "htp/onnxio/file_io.h"
 #include "htp/exporter/errors.h"

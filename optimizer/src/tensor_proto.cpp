@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -67,6 +68,12 @@ at::ScalarType aten_dtype(int32_t onnx_type) {
     if (type == onnx_type) return dtype;
   }
   throw Error("ONNX element type " + std::to_string(onnx_type) + " (" + onnx::TensorProto::DataType_Name(onnx_type) + ") has no ATen equivalent");
+}
+
+std::string onnx_type_name(int32_t onnx_type) {
+  std::string name = onnx::TensorProto::DataType_Name(onnx_type);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
 }
 
 void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto) {

@@ -6,18 +6,16 @@
 // inherited nodes by dataflow, and run in ONNX Runtime with the untagged file's outputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { SOURCE_DIR, WORK_DIR, caseDir, expectFailure, npyPaths, readModel, runCli, tagProblems } from './lib/checks.mjs';
+import {
+  WORK_DIR, caseDir, expectFailure, isAncestorOrSelf, npyPaths, readModel, runCli, tagProblems,
+} from './lib/checks.mjs';
 import { readNpy } from './lib/npy.mjs';
+import { generateTorchOnnx } from './lib/torch_onnx.mjs';
 
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(SOURCE_DIR, 'tests/e2e/gen_torch_onnx.py');
 const OUT = join(WORK_DIR, 'retag');
-const INDEX = join(OUT, 'index.json');
-const LOG = join(OUT, 'generate.log');
 const ERRORS = join(WORK_DIR, 'retag_errors');
 
 // Per model: node names and the scope they must get (with --modules where it differs), and the
@@ -45,25 +43,6 @@ const EXPECTED = {
   },
 };
 
-// Runs the generator unless its output is newer than it; returns an error message or null.
-function generate() {
-  if (existsSync(INDEX) && statSync(INDEX).mtimeMs > statSync(SCRIPT).mtimeMs) return null;
-  mkdirSync(OUT, { recursive: true });
-  const log = openSync(LOG, 'w');
-  const result = spawnSync(PYTHON, [SCRIPT, OUT], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  if (result.error) {
-    return `${PYTHON}: ${result.error.message}; scripts/setup.sh installs python3-torch and python3-torchvision `
-      + '(needed to make these test fixtures, never by htp-export)';
-  }
-  if (result.status !== 0 || !existsSync(INDEX)) {
-    const tail = readFileSync(LOG, 'utf8').trim().split('\n').slice(-3).join(' | ');
-    return `gen_torch_onnx.py failed (exit ${result.status}); see ${LOG}: ${tail}`;
-  }
-  return null;
-}
-
-const isAncestorOrSelf = (ancestor, scope) => ancestor === '' || scope === ancestor || scope.startsWith(`${ancestor}.`);
 // A torch.onnx.export name's module path components: `/a/a.0/Conv` → [a, a.0]; none for `Identity_0`.
 const pathComponents = (name) => (name.startsWith('/') ? name.split('/').slice(1, -1) : []);
 
@@ -185,7 +164,7 @@ function checkTaggedFile(t, name, withModules) {
   ];
 }
 
-const generationError = generate();
+const generationError = generateTorchOnnx(OUT);
 if (generationError) {
   test('torch.onnx.export fixtures are generated', () => { throw new Error(generationError); });
 } else {

@@ -1,7 +1,7 @@
 // write_npy / read_npy: round trips per dtype and rank, the exact bytes NumPy writes
 // (fixtures/weights/numpy_f32_2x3.npy from make_fixtures.py), and damaged files named in the error.
 #include "htp/exporter/errors.h"
-#include "npy.h"
+#include "htp/exporter/npy.h"
 
 #include "user_error.h"
 

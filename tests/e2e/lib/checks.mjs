@@ -77,6 +77,12 @@ export function readModel(path) {
 
 // Tag problems of a model read from its file; `modules` maps each real module path to its class.
 export function tagProblems(model, modules) {
+  return tagFieldProblems(model, modules).concat(inheritanceProblems(model));
+}
+
+// tagProblems without the inheritance rules: for files rewritten after tagging (an optimized file whose
+// folded constants are initializers no longer tells constants from parameters).
+export function tagFieldProblems(model, modules) {
   const problems = [];
   const names = new Set();
   for (const node of model.nodes) {
@@ -89,7 +95,7 @@ export function tagProblems(model, modules) {
     if (names.has(node.name) || !node.name) problems.push(`${where}: name not unique`);
     names.add(node.name);
   }
-  return problems.concat(inheritanceProblems(model));
+  return problems;
 }
 
 // DESIGN.md's auxiliary op types, the only ones the inheritance engine may place.
@@ -134,7 +140,7 @@ export function nodeRoles(model) {
   return roles;
 }
 
-const isAncestorOrSelf = (ancestor, scope) => ancestor === '' || scope === ancestor || scope.startsWith(`${ancestor}.`);
+export const isAncestorOrSelf = (ancestor, scope) => ancestor === '' || scope === ancestor || scope.startsWith(`${ancestor}.`);
 
 // The source rules of DESIGN.md, checked from the file's dataflow: an inherited node is auxiliary or
 // input preprocessing (nodeRoles) and its non-root scope is an ancestor-or-equal of one consumer's

@@ -15,6 +15,8 @@ namespace htp::optimizer {
 int32_t onnx_dtype(at::ScalarType dtype);
 // ATen dtype for an ONNX element type; throws htp::Error for types ATen has no equivalent of.
 at::ScalarType aten_dtype(int32_t onnx_type);
+// The element type's name as ONNX spells it in tensor(...) types: "float", "int64", "bool".
+std::string onnx_type_name(int32_t onnx_type);
 
 // Copies a tensor (any strides, any device) into the proto's dims, data_type and raw_data.
 void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto);

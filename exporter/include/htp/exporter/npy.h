@@ -1,4 +1,5 @@
-// NumPy .npy files (format 1.0/2.0, C order, little-endian) for example inputs and references.
+// NumPy .npy files (format 1.0/2.0, C order, little-endian) for example inputs and references
+// (the exporter's --save-io and --input, verify's --save-io).
 #pragma once
 
 #include <ATen/core/Tensor.h>
