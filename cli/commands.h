@@ -16,6 +16,7 @@ struct Command {
 Command add_stats_command(CLI::App& parent);
 Command add_tag_command(CLI::App& parent);
 Command add_extract_command(CLI::App& parent);
+Command add_optimize_command(CLI::App& parent);
 Command add_verify_command(CLI::App& parent);
 
 }  // namespace htp::cli

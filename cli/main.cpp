@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--save-io", options.save_io_dir, "directory for example inputs in_K.npy and LibTorch outputs ref_K.npy");
   app.add_flag("--external-data", options.external_data,
                "write the weights to OUT.data (ONNX external data); automatic above protobuf's 2 GB limit");
+  app.add_flag("--optimize", options.optimize, "optimize the tagged graph before writing (docs/optimizer.md)");
   app.add_option("--report", options.report_path, "write the coverage report (JSON) to this file");
   app.add_option("--sidecar", options.sidecar_path, "write coverage, module tree and every node's tag (JSON) to this file");
   app.add_option("--seed", options.seed, "seed of the random weights and example inputs")->capture_default_str();
@@ -78,8 +79,9 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "log the time of every stage");
   app.require_subcommand(0, 1);
   app.fallthrough();  // -q, -v after a subcommand name
-  std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app), htp::cli::add_stats_command(app),
-                                             htp::cli::add_tag_command(app), htp::cli::add_verify_command(app)};
+  std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app), htp::cli::add_optimize_command(app),
+                                             htp::cli::add_stats_command(app), htp::cli::add_tag_command(app),
+                                             htp::cli::add_verify_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

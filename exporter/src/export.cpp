@@ -6,6 +6,7 @@
 #include "htp/inheritance/inheritance_engine.h"
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/optimizer/optimize.h"
 #include "htp/tagging/reports.h"
 #include "htp/tagging/tagger.h"
 #include "model_source.h"
@@ -108,6 +109,11 @@ TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& cl
   spdlog::debug("inheritance: {} of {} root auxiliary nodes placed from dataflow", placed.inherited, placed.candidates);
   tagging::tag_model(onnx_model, traced.modules);
   clock.stage("tagged");
+  if (options.optimize) {
+    const optimizer::OptimizeReport optimized = optimizer::optimize(onnx_model);
+    spdlog::info("optimized: {} -> {} nodes in {:.2f} s", optimized.nodes_before, optimized.nodes_after, optimized.seconds);
+    clock.stage("optimized");
+  }
   return {std::move(prepared), std::move(reference), std::move(onnx_model)};
 }
 

@@ -2,8 +2,9 @@
 //  - the graph runner's outputs (verify --save-io) against ONNX Runtime on the same inputs, for zoo
 //    exports (resnet18, mobilenet_v3_small, bert-tiny at other dims) and torch.onnx.export files
 //    (gen_torch_onnx.py's GPT-style decoder and BERT-like transformer, opset 14);
-//  - a file against itself (exactly 0), against a copy with other weights (non-zero exit), and
-//    against a model with another interface or a misspelled --dim (one-line errors).
+//  - a file against itself (exactly 0), against its `htp-export optimize` output (within
+//    tolerance), against a copy with other weights (non-zero exit), and against a model with
+//    another interface or a misspelled --dim (one-line errors).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -79,6 +80,18 @@ test('the graph runner reproduces ONNX Runtime on torch.onnx.export files', asyn
       assert.deepEqual(numericProblems(outputs), [], name);
       for (const out of outputs) console.log(`#   ${name} ${out.name}: max|ort-aten| = ${out.maxDiff.toExponential(2)}, max|aten| = ${out.maxRef.toFixed(3)}`);
     });
+  }
+});
+
+test('an optimized file matches its original', () => {
+  for (const [name, path] of Object.entries(files)) {
+    const optimized = join(dir, `${name}.optimized.onnx`);
+    const optimize = runCli(['optimize', path, '--out', optimized, '-q']);
+    assert.equal(optimize.status, 0, optimize.stderr);
+    const result = verify([path, optimized]);
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+    assert.equal(result.overall[3], 'within');
+    console.log(`#   ${name}: ${result.overall[0]}`);
   }
 });
 

@@ -21,6 +21,7 @@ struct ExportOptions {
   int64_t batch = 0;        // sequence models: example batch size and length (0: the model's default)
   int64_t seq_len = 0;
   bool external_data = false;  // weights to OUT.data even when the model fits in one protobuf
+  bool optimize = false;       // run the tag-preserving optimizer before writing
   // Example inputs in forward order: .npy files, or random ones of these shapes and dtypes
   // ("float32" when not given). For a zoo model, one shape overrides its image size.
   std::vector<std::string> input_files;

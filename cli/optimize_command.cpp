@@ -1,0 +1,95 @@
+// `htp-export optimize in.onnx --out out.onnx [--report r.json]`: the tag-preserving optimizer on
+// any ONNX file, tagged or not (docs/optimizer.md).
+#include "commands.h"
+
+#include "htp/onnxio/error.h"
+#include "htp/onnxio/file_io.h"
+#include "htp/onnxio/onnx_file.h"
+#include "htp/optimizer/optimize.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+namespace htp::cli {
+namespace {
+
+struct OptimizeCommandOptions {
+  std::string in;
+  std::string out;
+  std::string report;
+  std::vector<std::string> passes;
+  std::vector<std::string> disabled;
+};
+
+std::string external_entry(const onnx::TensorProto& tensor, const std::string& key) {
+  for (const auto& entry : tensor.external_data()) {
+    if (entry.key() == key) return entry.value();
+  }
+  return "";
+}
+
+// Reads external-data initializers into the model, so the output, wherever it goes, does not point
+// at the input's data file (the writer moves large tensors out again above protobuf's limit).
+void load_external_data(onnx::ModelProto& model, const std::string& model_dir) {
+  for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
+    if (tensor.data_location() != onnx::TensorProto::EXTERNAL) continue;
+    const std::string path = (std::filesystem::path(model_dir) / external_entry(tensor, "location")).string();
+    std::ifstream in(path, std::ios::binary);
+    if (external_entry(tensor, "location").empty() || !in) {
+      throw Error("cannot read external data of tensor '" + tensor.name() + "' from '" + path + "'");
+    }
+    const std::string offset = external_entry(tensor, "offset");
+    const std::string length = external_entry(tensor, "length");
+    in.seekg(offset.empty() ? 0 : std::stoll(offset));
+    std::string bytes = length.empty() ? std::string(std::istreambuf_iterator<char>(in), {}) : std::string(std::stoull(length), '\0');
+    if (!length.empty()) in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!in && !length.empty()) throw Error("external data of tensor '" + tensor.name() + "' in '" + path + "' is truncated");
+    tensor.set_raw_data(std::move(bytes));
+    tensor.clear_external_data();
+    tensor.clear_data_location();
+  }
+}
+
+int run_optimize(const OptimizeCommandOptions& options) {
+  onnxio::check_writable_location(options.out);
+  if (!options.report.empty()) onnxio::check_writable_location(options.report);
+  onnx::ModelProto model = onnxio::read_onnx_model(options.in);
+  optimizer::OptimizeOptions settings;
+  settings.model_dir = std::filesystem::path(options.in).parent_path().string();
+  if (settings.model_dir.empty()) settings.model_dir = ".";
+  settings.enabled = options.passes;
+  settings.disabled = options.disabled;
+  optimizer::OptimizeReport report;
+  try {
+    report = optimizer::optimize(model, settings);
+    load_external_data(model, settings.model_dir);
+  } catch (const Error& e) {
+    throw Error("'" + options.in + "': " + e.what());
+  }
+  onnxio::write_onnx_model(model, options.out);
+  if (!options.report.empty()) onnxio::write_file_atomically(options.report, optimizer::to_json(report).dump(2) + "\n");
+  std::cout << options.in << " -> " << options.out << ": " << report.nodes_before << " -> " << report.nodes_after
+            << " nodes, " << report.initializers_before << " -> " << report.initializers_after << " initializers\n";
+  return 0;
+}
+
+}  // namespace
+
+Command add_optimize_command(CLI::App& parent) {
+  CLI::App* app = parent.add_subcommand("optimize", "optimize an ONNX file, keeping every node's tags");
+  auto options = std::make_shared<OptimizeCommandOptions>();
+  app->add_option("file", options->in, "ONNX file to optimize (tagged or not)")->required();
+  app->add_option("--out", options->out, "ONNX file to write (written atomically)")->required();
+  app->add_option("--report", options->report, "write the per-pass report (JSON) to this file");
+  app->add_option("--passes", options->passes, "run only these passes (comma-separated names, docs/optimizer.md)")
+      ->delimiter(',');
+  app->add_option("--disable", options->disabled, "skip these passes (comma-separated names)")->delimiter(',');
+  return {app, [options] { return run_optimize(*options); }};
+}
+
+}  // namespace htp::cli

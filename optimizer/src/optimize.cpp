@@ -1,0 +1,150 @@
+#include "htp/optimizer/optimize.h"
+
+#include "htp/onnxio/error.h"
+#include "pass.h"
+#include "pass_manager.h"
+
+#include <onnx/shape_inference/implementation.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_set>
+
+namespace htp::optimizer {
+namespace {
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void check_known(const std::vector<std::string>& requested, const std::vector<std::string>& known) {
+  for (const auto& name : requested) {
+    if (!contains(known, name)) throw Error("unknown optimizer pass '" + name + "'");
+  }
+}
+
+std::vector<std::unique_ptr<Pass>> selected_passes(const OptimizeOptions& options) {
+  const std::vector<std::string> known = pass_names();
+  check_known(options.enabled, known);
+  check_known(options.disabled, known);
+  std::vector<std::unique_ptr<Pass>> passes;
+  for (auto& pass : canonical_passes()) {
+    const bool enabled = options.enabled.empty() || contains(options.enabled, pass->name());
+    if (enabled && !contains(options.disabled, pass->name())) passes.push_back(std::move(pass));
+  }
+  return passes;
+}
+
+// Initializers up to this size keep their values in the copy shape inference works on: data
+// propagation reads shape-like constants, never weights.
+constexpr size_t kInferenceValueBytes = 4096;
+
+// What shape inference needs of the model, without the weights' bytes: it runs on this copy, so
+// that nothing it writes (subgraph types, graph output shapes) reaches the output.
+onnx::ModelProto typing_copy(const onnx::ModelProto& model) {
+  onnx::ModelProto copy;
+  copy.set_ir_version(model.ir_version());
+  *copy.mutable_opset_import() = model.opset_import();
+  const onnx::GraphProto& graph = model.graph();
+  onnx::GraphProto& typed = *copy.mutable_graph();
+  *typed.mutable_node() = graph.node();
+  *typed.mutable_input() = graph.input();
+  *typed.mutable_output() = graph.output();
+  *typed.mutable_value_info() = graph.value_info();
+  for (const auto& tensor : graph.initializer()) {
+    onnx::TensorProto* kept = typed.add_initializer();
+    const bool small = tensor.data_location() != onnx::TensorProto::EXTERNAL && tensor.ByteSizeLong() <= kInferenceValueBytes;
+    if (small) {
+      *kept = tensor;
+      continue;
+    }
+    kept->set_name(tensor.name());
+    kept->set_data_type(tensor.data_type());
+    *kept->mutable_dims() = tensor.dims();
+  }
+  return copy;
+}
+
+// Declares the types and shapes ONNX shape inference finds (value_info, and graph outputs' shapes
+// as value_info), for the passes that need a rank or a static shape; returns the names that were
+// declared before. A model inference cannot handle is optimized without the extra types.
+std::unordered_set<std::string> infer_types(onnx::ModelProto& model) {
+  std::unordered_set<std::string> declared;
+  for (const auto& value : model.graph().value_info()) declared.insert(value.name());
+  onnx::ModelProto typed = typing_copy(model);
+  const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0, /*data_propagation=*/true);
+  try {
+    onnx::shape_inference::InferShapes(typed, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    spdlog::warn("optimizer: ONNX shape inference failed, optimizing without inferred shapes: {}",
+                 message.substr(0, message.find('\n')));
+    return declared;
+  }
+  for (const auto* values : {&typed.graph().value_info(), &typed.graph().output()}) {
+    for (const auto& value : *values) {
+      if (declared.count(value.name()) == 0) *model.mutable_graph()->add_value_info() = value;
+    }
+  }
+  return declared;
+}
+
+// Drops the value_info entries inference added: the output declares what the input did.
+void drop_inferred_types(onnx::GraphProto& graph, const std::unordered_set<std::string>& declared) {
+  auto* values = graph.mutable_value_info();
+  int kept = 0;
+  for (int i = 0; i < values->size(); ++i) {
+    if (declared.count(values->Get(i).name()) > 0) values->SwapElements(kept++, i);
+  }
+  values->DeleteSubrange(kept, values->size() - kept);
+}
+
+}  // namespace
+
+std::vector<std::string> pass_names() {
+  std::vector<std::string> names;
+  for (const auto& pass : canonical_passes()) names.emplace_back(pass->name());
+  return names;
+}
+
+OptimizeReport optimize(onnx::ModelProto& model, const OptimizeOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  PassManager manager(selected_passes(options));
+  OptimizeReport report;
+  report.nodes_before = model.graph().node_size();
+  report.initializers_before = model.graph().initializer_size();
+  const std::unordered_set<std::string> declared = infer_types(model);
+  {
+    Graph graph(model, options.model_dir);
+    manager.run(graph, options.max_rounds, report);
+  }
+  drop_inferred_types(*model.mutable_graph(), declared);
+  report.nodes_after = model.graph().node_size();
+  report.initializers_after = model.graph().initializer_size();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+nlohmann::json to_json(const OptimizeReport& report) {
+  auto passes = nlohmann::json::array();
+  for (const auto& pass : report.passes) {
+    passes.push_back({{"name", pass.name},
+                      {"runs", pass.runs},
+                      {"changed_runs", pass.changed_runs},
+                      {"nodes_removed", pass.nodes_removed},
+                      {"nodes_added", pass.nodes_added},
+                      {"initializers_removed", pass.initializers_removed},
+                      {"initializers_added", pass.initializers_added},
+                      {"seconds", pass.seconds}});
+  }
+  return {{"nodes_before", report.nodes_before},
+          {"nodes_after", report.nodes_after},
+          {"initializers_before", report.initializers_before},
+          {"initializers_after", report.initializers_after},
+          {"rounds", report.rounds},
+          {"seconds", report.seconds},
+          {"passes", passes}};
+}
+
+}  // namespace htp::optimizer
