@@ -80,7 +80,10 @@ std::optional<TensorInfo> info_of(const onnx::ValueInfoProto& value) {
   TensorInfo info{type.elem_type(), std::nullopt};
   if (type.has_shape()) {
     info.dims.emplace();
-    for (const auto& dim : type.shape().dim()) info.dims->push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+    for (const auto& dim : type.shape().dim()) {
+      info.dims->push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+      info.dim_params.push_back(dim.has_dim_param() ? dim.dim_param() : "");
+    }
   }
   return info;
 }

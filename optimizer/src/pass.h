@@ -39,6 +39,9 @@ inline constexpr const char* kFusedFromKey = "htp.fused_from";
 struct TensorInfo {
   int32_t elem_type = 0;
   std::optional<std::vector<int64_t>> dims;
+  // Symbolic names (dim_param) by dim index, "" for none; shorter than `dims` (or empty) when the dims past
+  // its end have none. Dims with the same name have the same size.
+  std::vector<std::string> dim_params;
   // True when the rank and every dimension are known.
   bool is_static() const;
 };

@@ -20,6 +20,8 @@ std::vector<std::unique_ptr<Pass>> canonical_passes() {
   passes.push_back(make_fold_constants());
   // Equal constants are shared by now, so duplicated subgraphs have equal inputs.
   passes.push_back(make_eliminate_common_subexpressions());
+  // After CSE, so a shape assembled from one shared Shape node is recognised whole.
+  passes.push_back(make_fold_reshape_copied_dims());
   passes.push_back(make_cancel_transposes());
   passes.push_back(make_merge_reshape_chains());
   passes.push_back(make_fold_weight_transpose());

@@ -1,4 +1,4 @@
-// FoldConstants and FoldStaticShapes: graphs they must rewrite (same outputs in the ATen evaluator,
+// FoldConstants, FoldStaticShapes and FoldReshapeCopiedDims: graphs they must rewrite (same outputs in the ATen evaluator,
 // tags kept on the nodes that remain) and graphs they must leave alone.
 #include "tiny_graph.h"
 
@@ -172,11 +172,55 @@ TEST(FoldStaticShapes, LeavesDynamicShapeChainsAlone) {
   int_attribute(*g.graph().mutable_node(g.graph().node_size() - 1), "axis", 0);
   g.node("Reshape", {"x", "target"}, {"y"}, "attn");
   expect_unchanged_by(g.model(), "FoldStaticShapes");
-  // The whole optimizer keeps the chain, and the model runs at other sizes.
+  // The whole optimizer makes the target [0, 0, 2, 4] (FoldReshapeCopiedDims): still dynamic.
   onnx::ModelProto optimized = g.model();
   optimizer::optimize(optimized);
-  EXPECT_NE(find_node(optimized, "Shape"), nullptr);
+  EXPECT_EQ(op_types(optimized), (Strings{"Reshape"}));
   for (int64_t batch : {1, 3}) expect_same_outputs(g.model(), optimized, {{"x", at::randn({batch, 5, 8})}});
+}
+
+// view(x.size(0), x.size(1), 2, -1), the sizes read from y = Relu(x): the same dims by their dim_params.
+void add_view_of_sizes(TinyGraph& g, const std::string& sizes_of, int64_t first, int64_t second) {
+  g.node("Shape", {sizes_of}, {"shape"}, "attn");
+  g.constant("axes", at::zeros({1}, at::kLong), "attn");
+  for (auto [index, name] : {std::pair<int64_t, std::string>{first, "a"}, {second, "b"}}) {
+    g.constant("i_" + name, at::scalar_tensor(index, at::kLong), "attn");
+    g.node("Gather", {"shape", "i_" + name}, {"dim_" + name}, "attn");
+    g.node("Unsqueeze", {"dim_" + name, "axes"}, {"piece_" + name}, "attn");
+  }
+  g.constant("heads", at::tensor({2, -1}, at::kLong), "attn");
+  g.node("Concat", {"piece_a", "piece_b", "heads"}, {"target"}, "attn");
+  int_attribute(*g.graph().mutable_node(g.graph().node_size() - 1), "axis", 0);
+  g.node("Reshape", {"x", "target"}, {"z"}, "attn");
+}
+
+TEST(FoldReshapeCopiedDims, CopiesTheInputsOwnDimsInsteadOfAssemblingThem) {
+  TinyGraph g;
+  g.input("x", {-1, -1, 8}).output("y").output("z");
+  g.node("Relu", {"x"}, {"y"}, "act");
+  add_view_of_sizes(g, "y", 0, 1);
+  onnx::ModelProto folded = g.model();
+  optimizer::OptimizeReport report = optimize_with(folded, {"FoldReshapeCopiedDims"});
+  ASSERT_EQ(op_types(folded), (Strings{"Relu", "Reshape"}));
+  const onnx::NodeProto& reshape = folded.graph().node(1);
+  EXPECT_EQ(scope_of(reshape), "attn");
+  ASSERT_NE(initializer_named(folded, reshape.input(1)), nullptr);
+  EXPECT_TRUE(at::equal(optimizer::from_tensor_proto(*initializer_named(folded, reshape.input(1))),
+                        at::tensor({0, 0, 2, -1}, at::kLong)));
+  EXPECT_EQ(report.passes[0].nodes_removed, 10);  // the assembly and the Constants only it read
+  for (int64_t batch : {1, 3}) expect_same_outputs(g.model(), folded, {{"x", at::randn({batch, 5, 8})}});
+}
+
+TEST(FoldReshapeCopiedDims, LeavesOtherDimsAndAllowZeroAlone) {
+  TinyGraph swapped;
+  swapped.input("x", {-1, -1, 8}).output("z");
+  add_view_of_sizes(swapped, "x", 1, 0);  // [x.size(1), x.size(0), ...]: not a copy in place
+  expect_unchanged_by(swapped.model(), "FoldReshapeCopiedDims");
+  TinyGraph allow_zero;
+  allow_zero.input("x", {-1, -1, 8}).output("z");
+  add_view_of_sizes(allow_zero, "x", 0, 1);
+  int_attribute(*allow_zero.graph().mutable_node(allow_zero.graph().node_size() - 1), "allowzero", 1);
+  expect_unchanged_by(allow_zero.model(), "FoldReshapeCopiedDims");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ std::unique_ptr<Pass> make_deduplicate_initializers();
 std::unique_ptr<Pass> make_fold_static_shapes();
 std::unique_ptr<Pass> make_fold_constants();
 std::unique_ptr<Pass> make_eliminate_common_subexpressions();
+std::unique_ptr<Pass> make_fold_reshape_copied_dims();
 std::unique_ptr<Pass> make_cancel_transposes();
 std::unique_ptr<Pass> make_merge_reshape_chains();
 std::unique_ptr<Pass> make_fold_weight_transpose();
