@@ -65,7 +65,7 @@ PreparedModel prepare_zoo_model(const ExportOptions& options) {
   }
   if (!options.weights.empty()) {
     spdlog::info("loading weights from {}", options.weights);
-    load_state_dict(*model.module, read_state_dict(options.weights), options.weights);
+    load_state_dict(*model.module, read_state_dict(options.weights), options.weights, model.ignored_checkpoint_keys);
   }
   torch::manual_seed(options.seed);
   std::vector<at::Tensor> inputs;

@@ -5,9 +5,12 @@
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 #include <torch/serialize.h>
 
+#include <algorithm>
 #include <cstring>
+#include <set>
 
 namespace htp::exporter {
 using onnxio::read_file;
@@ -88,6 +91,81 @@ std::string join_names(const std::vector<std::string>& names) {
   return result;
 }
 
+// `key` matches `pattern` where every '*' stands for one non-empty name component (no '.').
+bool matches(const std::string& pattern, const std::string& key) {
+  size_t p = 0, k = 0;
+  while (p < pattern.size() && k < key.size()) {
+    if (pattern[p] == '*') {
+      const size_t end = key.find('.', k);
+      const size_t component_end = end == std::string::npos ? key.size() : end;
+      if (component_end == k) return false;
+      k = component_end;
+      ++p;
+    } else if (pattern[p++] != key[k++]) {
+      return false;
+    }
+  }
+  return p == pattern.size() && k == key.size();
+}
+
+using Targets = std::map<std::string, at::Tensor>;
+
+// The prefix the base model's entries carry in `state`: of "" and every leading "component." of its
+// keys, the one under which most target names are found ("" on a tie), so that a checkpoint missing a
+// tensor still reads under its prefix and the error names just that tensor.
+std::string base_model_prefix(const Targets& targets, const std::map<std::string, at::Tensor>& state) {
+  std::set<std::string> candidates;
+  for (const auto& entry : state) {
+    const size_t dot = entry.first.find('.');
+    if (dot != std::string::npos) candidates.insert(entry.first.substr(0, dot + 1));
+  }
+  auto found_under = [&](const std::string& prefix) {
+    return std::count_if(targets.begin(), targets.end(), [&](const auto& entry) { return state.count(prefix + entry.first) > 0; });
+  };
+  std::string best;
+  auto best_count = found_under(best);
+  for (const auto& prefix : candidates) {
+    if (const auto count = found_under(prefix); count > best_count) {
+      best = prefix;
+      best_count = count;
+    }
+  }
+  return best;
+}
+
+// The entries of `state` that are the model's, named as the model names them: under the base prefix
+// and not ignored. Logs what it leaves out.
+std::map<std::string, at::Tensor> model_entries(const Targets& targets, const std::map<std::string, at::Tensor>& state,
+                                                const std::vector<std::string>& ignored_keys, const std::string& path) {
+  const std::string prefix = base_model_prefix(targets, state);
+  std::map<std::string, at::Tensor> entries;
+  std::vector<std::string> outside, ignored;
+  for (const auto& [key, tensor] : state) {
+    if (key.compare(0, prefix.size(), prefix) != 0) {
+      outside.push_back(key);
+      continue;
+    }
+    const std::string name = key.substr(prefix.size());
+    const bool skip = std::any_of(ignored_keys.begin(), ignored_keys.end(), [&](const auto& p) { return matches(p, name); });
+    if (skip) {
+      ignored.push_back(key);
+    } else {
+      entries.emplace(name, tensor);
+    }
+  }
+  if (!prefix.empty()) {
+    spdlog::info("weights '{}': the model's tensors are under '{}'", path, prefix);
+  }
+  if (!outside.empty()) {
+    spdlog::warn("weights '{}': ignoring {} entries outside '{}' (not part of this model): {}", path, outside.size(),
+                 prefix, join_names(outside));
+  }
+  if (!ignored.empty()) {
+    spdlog::info("weights '{}': ignoring {} buffers this model does not keep: {}", path, ignored.size(), join_names(ignored));
+  }
+  return entries;
+}
+
 }  // namespace
 
 std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
@@ -97,10 +175,12 @@ std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
   throw ExportError("'" + path + "' is neither a safetensors file nor a torch.save archive");
 }
 
-void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& state, const std::string& path) {
-  std::map<std::string, at::Tensor> targets;
+void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& checkpoint, const std::string& path,
+                     const std::vector<std::string>& ignored_keys) {
+  Targets targets;
   for (const auto& item : module.named_parameters()) targets.emplace(item.key(), item.value());
   for (const auto& item : module.named_buffers()) targets.emplace(item.key(), item.value());
+  const std::map<std::string, at::Tensor> state = model_entries(targets, checkpoint, ignored_keys, path);
   std::vector<std::string> missing, unexpected, misshaped;
   for (const auto& [name, target] : targets) {
     auto it = state.find(name);

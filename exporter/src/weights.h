@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace htp::exporter {
 
@@ -14,6 +15,13 @@ std::map<std::string, at::Tensor> read_state_dict(const std::string& path);
 
 // Copies every tensor into the module's parameters and buffers of the same name. Throws
 // ExportError naming the missing, unexpected or mis-shaped tensors; the module is unchanged then.
-void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& state, const std::string& path);
+//
+// Published checkpoints are read as Hugging Face reads them into a base model: when the module's names
+// are not in `state` but all of them are under one prefix there ("bert.", "model.", DataParallel's
+// "module."), the prefix is stripped and the entries outside it (a task head such as "cls." or
+// "lm_head.") are skipped with a warning. Entries matching `ignored_keys` (patterns whose '*' stands
+// for one name component, e.g. "h.*.attn.bias": buffers older library versions saved) are skipped too.
+void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& state, const std::string& path,
+                     const std::vector<std::string>& ignored_keys = {});
 
 }  // namespace htp::exporter

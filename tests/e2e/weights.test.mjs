@@ -91,3 +91,33 @@ test('resnet18 --weights: ONNX Runtime reproduces LibTorch with the loaded weigh
     console.log(`# ${MODEL} --weights ${out.name}: max|ort-ref| = ${out.maxDiff.toExponential(2)}, max|ref| = ${out.maxRef.toFixed(3)}`);
   }
 });
+
+// A Hugging Face task checkpoint of bert-tiny: the base model under "bert.", a head beside it and the
+// position_ids buffer older transformers saved. Its values are the seed-0 export's; exporting with
+// --seed 1 (other random weights) and these --weights must give back exactly the seed-0 initializers.
+test('bert-tiny --weights: a task checkpoint loads its base model from under "bert."', () => {
+  const dir = join(WORK_DIR, 'weights_hub');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  exportOrThrow(['--model', 'bert-tiny', '--out', join(dir, 'seed0.onnx'), '-q']);
+  const seed0 = readModel(join(dir, 'seed0.onnx'));
+  const parameters = [...seed0.initializerTensors.values()].filter((t) => /^(embeddings|encoder|pooler)\./.test(t.name));
+  assert.ok(parameters.length > 30 && parameters.every((t) => t.dataType === 1 && t.rawData));
+  const positionIds = Buffer.alloc(8 * 512);
+  for (let i = 0; i < 512; ++i) positionIds.writeBigInt64LE(BigInt(i), 8 * i);
+  const file = join(dir, 'model.safetensors');
+  writeFileSync(file, safetensors([
+    ...parameters.map((t) => ({ key: `bert.${t.name}`, dtype: 'F32', shape: t.dims, bytes: Buffer.from(t.rawData) })),
+    { key: 'bert.embeddings.position_ids', dtype: 'I64', shape: [1, 512], bytes: positionIds },
+    { key: 'cls.predictions.bias', dtype: 'F32', shape: [4], bytes: Buffer.alloc(16) },
+  ]));
+  exportOrThrow(['--model', 'bert-tiny', '--seed', '1', '--weights', file, '--out', join(dir, 'loaded.onnx'), '-q']);
+  const loaded = readModel(join(dir, 'loaded.onnx'));
+  for (const t of parameters) {
+    assert.ok(Buffer.from(loaded.initializerTensors.get(t.name).rawData).equals(Buffer.from(t.rawData)), t.name);
+  }
+  exportOrThrow(['--model', 'bert-tiny', '--seed', '1', '--out', join(dir, 'seed1.onnx'), '-q']);
+  const seed1 = readModel(join(dir, 'seed1.onnx'));
+  assert.ok(!Buffer.from(seed1.initializerTensors.get(parameters[0].name).rawData).equals(Buffer.from(parameters[0].rawData)),
+    'seed 1 draws other weights, so equal bytes come from the file');
+});

@@ -219,6 +219,42 @@ TEST_F(LoadStateDictTest, UnexpectedTensorIsNamed) {
   expect_rejected(state, "fc.extra_bias", "unexpected");
 }
 
+// A task checkpoint as Hugging Face saves one: the base model under "model.", a head beside it.
+State under_prefix(const State& state, const std::string& prefix) {
+  State prefixed;
+  for (const auto& [key, tensor] : state) prefixed.emplace(prefix + key, tensor);
+  prefixed.emplace("lm_head.weight", torch::zeros({4, 4}));
+  return prefixed;
+}
+
+TEST_F(LoadStateDictTest, BaseModelLoadsFromUnderItsPrefixAndTheHeadIsSkipped) {
+  const std::string path = save(under_prefix(state_, "model."), "task.pt");
+  load_state_dict(*target_.module, read_state_dict(path), path);
+  expect_same_tensors(tensors_of(*target_.module, false), state_);
+}
+
+TEST_F(LoadStateDictTest, APrefixedCheckpointMissingATensorNamesJustThatTensor) {
+  State state = under_prefix(state_, "module.");
+  state.erase("module.layer3.1.bn2.running_var");
+  expect_rejected(state, "layer3.1.bn2.running_var", "missing");
+  State extra = under_prefix(state_, "module.");
+  extra.emplace("module.fc.extra_bias", torch::zeros({1000}));
+  expect_rejected(extra, "fc.extra_bias", "unexpected");
+}
+
+TEST_F(LoadStateDictTest, IgnoredKeysMatchOneNameComponentPerStar) {
+  State state = state_;
+  state.emplace("layer1.0.legacy", torch::zeros({1}));
+  const std::string path = save(state, "legacy.pt");
+  load_state_dict(*target_.module, read_state_dict(path), path, {"layer*.*.legacy"});
+  expect_same_tensors(tensors_of(*target_.module, false), state_);
+  state.emplace("layer1.0.conv1.legacy", torch::zeros({1}));  // two components where the pattern has one star
+  const std::string deeper = save(state, "deeper.pt");
+  const std::string message =
+      user_error_of([&] { load_state_dict(*target_.module, read_state_dict(deeper), deeper, {"layer*.*.legacy"}); });
+  EXPECT_NE(message.find("unexpected layer1.0.conv1.legacy"), std::string::npos) << message;
+}
+
 TEST_F(LoadStateDictTest, MisshapedTensorIsNamed) {
   State state = state_;
   state["conv1.weight"] = torch::zeros({64, 3, 3, 3});

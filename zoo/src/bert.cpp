@@ -258,6 +258,8 @@ ZooModel bert_family_model(const std::string& model_name, const BertConfig& conf
   model.inputs = std::move(inputs);
   model.output_names = {"last_hidden_state", "pooler_output"};
   model.output_dim_names = {{"batch", "sequence", ""}, {"batch", ""}};
+  // Checkpoints saved before transformers made these buffers non-persistent carry them.
+  model.ignored_checkpoint_keys = {"embeddings.position_ids", "embeddings.token_type_ids"};
   return model;
 }
 

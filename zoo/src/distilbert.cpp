@@ -200,7 +200,9 @@ ZooModel build_distilbert(const DistilBertSize& size, const ZooOptions& options)
   auto root = std::make_shared<DistilBertModelImpl>(size);
   init_transformer_weights(*root, kInitializerRange);
   freeze(*root);
-  return ids_and_mask_model(root, shape, kVocabSize);
+  auto model = ids_and_mask_model(root, shape, kVocabSize);
+  model.ignored_checkpoint_keys = {"embeddings.position_ids"};  // saved by transformers before 4.31
+  return model;
 }
 
 ZooModel build_distilbert(const ZooOptions& options) { return build_distilbert(kDistilBertBase, options); }

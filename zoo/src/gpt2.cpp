@@ -161,7 +161,10 @@ ZooModel build_gpt2(const GPT2Size& size, const ZooOptions& options) {
   auto root = GPT2Model(size).ptr();
   init_transformer_weights(*root, kInitializerRange);
   freeze(*root);
-  return ids_and_mask_model(root, shape, kVocabSize);
+  auto model = ids_and_mask_model(root, shape, kVocabSize);
+  // The causal-mask buffers the published checkpoint still holds; this model computes the mask instead.
+  model.ignored_checkpoint_keys = {"h.*.attn.bias", "h.*.attn.masked_bias"};
+  return model;
 }
 
 ZooModel build_gpt2(const ZooOptions& options) { return build_gpt2(kGPT2, options); }

@@ -283,7 +283,10 @@ ZooModel build_llama(const LlamaConfig& config, const ZooOptions& options) {
   auto root = make_llama(config, torch::kCPU);
   init_llama_weights(*root);
   freeze(*root);
-  return ids_and_mask_model(root, shape, config.vocab_size);
+  auto model = ids_and_mask_model(root, shape, config.vocab_size);
+  // Rotary frequencies older checkpoints saved per layer (or once); this model computes them.
+  model.ignored_checkpoint_keys = {"layers.*.self_attn.rotary_emb.inv_freq", "rotary_emb.inv_freq"};
+  return model;
 }
 
 ZooModel build_tinyllama(const ZooOptions& options) { return build_llama(kTinyLlama, options); }

@@ -35,6 +35,9 @@ struct ZooModel {
   std::vector<std::string> output_names;
   // Per output, per dim: as InputSpec::dim_names; empty when the outputs' dims are all fixed.
   std::vector<std::vector<std::string>> output_dim_names;
+  // Entries published checkpoints of this model carry that are not its state (buffers older library
+  // versions saved, e.g. GPT-2's "h.*.attn.bias"): --weights skips them. '*' stands for one name component.
+  std::vector<std::string> ignored_checkpoint_keys;
 };
 
 struct ZooOptions {
