@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -57,6 +59,26 @@ Entries state_dict_entries(const torch::nn::Module& root) {
   return entries;
 }
 
+// The distinct (eps, momentum) of the BatchNorm layers in Python's sorted() order, as the fixture lists them.
+nlohmann::json batch_norm_options(const torch::nn::Module& root) {
+  std::set<std::pair<double, double>> options;
+  for (const auto& module : root.modules()) {
+    if (const auto* norm = module->as<torch::nn::BatchNorm2d>()) {
+      options.emplace(norm->options.eps(), norm->options.momentum().value());
+    }
+  }
+  return std::vector<std::pair<double, double>>(options.begin(), options.end());
+}
+
+// The crop size of the model's torchvision weights transforms.
+int64_t default_image_side(const std::string& model) {
+  static const std::map<std::string, int64_t> sides = {
+      {"efficientnet_b1", 240}, {"efficientnet_b2", 288}, {"efficientnet_b3", 300}, {"efficientnet_b4", 380},
+      {"efficientnet_b5", 456}, {"efficientnet_b6", 528}, {"efficientnet_b7", 600}};
+  const auto found = sides.find(model);
+  return found == sides.end() ? 224 : found->second;
+}
+
 Entries module_entries(const torch::nn::Module& root) {
   Entries entries;
   for (const auto& item : root.named_modules()) {
@@ -82,6 +104,10 @@ TEST_P(ZooModelTest, ModuleTreeMatchesTorchvision) {
   expect_same_rows(module_entries(*model_.module), reference_entries(GetParam(), "modules"));
 }
 
+TEST_P(ZooModelTest, BatchNormSettingsMatchTorchvision) {
+  EXPECT_EQ(batch_norm_options(*model_.module), reference().at(GetParam()).at("batch_norm"));
+}
+
 TEST_P(ZooModelTest, IsFrozenForTracing) {
   EXPECT_FALSE(model_.module->is_training());
   for (const auto& tensor : model_.module->parameters()) EXPECT_FALSE(tensor.requires_grad());
@@ -91,7 +117,8 @@ TEST_P(ZooModelTest, IsFrozenForTracing) {
 TEST_P(ZooModelTest, ForwardGivesFiniteLogits) {
   ASSERT_EQ(model_.inputs.size(), 1u);
   EXPECT_EQ(model_.inputs[0].name, "input");
-  EXPECT_EQ(model_.inputs[0].shape, (std::vector<int64_t>{1, 3, 224, 224}));
+  const int64_t side = default_image_side(GetParam());
+  EXPECT_EQ(model_.inputs[0].shape, (std::vector<int64_t>{1, 3, side, side}));
   EXPECT_EQ(model_.output_names, std::vector<std::string>{"output"});
 
   const auto outputs = model_.forward({torch::randn(model_.inputs[0].shape)});
@@ -106,8 +133,9 @@ TEST_P(ZooModelTest, ForwardGivesFiniteLogits) {
   EXPECT_LT(spread, 1e4);
 }
 
-const std::vector<std::string> kTorchvisionModels = {"resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small",
-                                                     "efficientnet_b0"};
+const std::vector<std::string> kTorchvisionModels = {
+    "resnet18",        "resnet50",        "mobilenet_v2",    "mobilenet_v3_small", "efficientnet_b0", "efficientnet_b1",
+    "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",    "efficientnet_b6", "efficientnet_b7"};
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, ZooModelTest, ::testing::ValuesIn(kTorchvisionModels),
                          [](const auto& info) { return info.param; });
@@ -135,6 +163,10 @@ TEST(Zoo, InputShapeOverride) {
   EXPECT_EQ(model.inputs[0].shape, (std::vector<int64_t>{2, 3, 64, 96}));
   EXPECT_EQ(model.forward({torch::randn({2, 3, 64, 96})})[0].sizes().vec(), (std::vector<int64_t>{2, 1000}));
   EXPECT_THROW(htp::zoo::make_model("resnet18", {{3, 224, 224}}), std::invalid_argument);
+  // Models with a larger default size take the override too.
+  const auto efficientnet = htp::zoo::make_model("efficientnet_b1", {{1, 3, 64, 80}});
+  EXPECT_EQ(efficientnet.inputs[0].shape, (std::vector<int64_t>{1, 3, 64, 80}));
+  EXPECT_EQ(efficientnet.forward({torch::randn({1, 3, 64, 80})})[0].sizes().vec(), (std::vector<int64_t>{1, 1000}));
 }
 
 TEST(Zoo, UnknownModelListsKnownOnes) {
@@ -144,8 +176,9 @@ TEST(Zoo, UnknownModelListsKnownOnes) {
   } catch (const std::invalid_argument& error) {
     EXPECT_EQ(std::string(error.what()),
               "unknown model 'nope'; known models: resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, "
-              "efficientnet_b0, bert-tiny, bert-base, distilbert, roberta, vit-base, deit-small, gpt2, whisper-tiny, "
-              "tinyllama");
+              "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3, efficientnet_b4, efficientnet_b5, "
+              "efficientnet_b6, efficientnet_b7, bert-tiny, bert-base, distilbert, roberta, vit-base, deit-small, "
+              "gpt2, whisper-tiny, tinyllama");
   }
 }
 

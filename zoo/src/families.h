@@ -9,7 +9,9 @@ ZooModel build_resnet18();
 ZooModel build_resnet50();
 ZooModel build_mobilenet_v2();
 ZooModel build_mobilenet_v3_small();
-ZooModel build_efficientnet_b0();
+// torchvision's efficientnet_b0 ... efficientnet_b7.
+enum class EfficientNetVariant { kB0, kB1, kB2, kB3, kB4, kB5, kB6, kB7 };
+ZooModel build_efficientnet(EfficientNetVariant variant);
 // Sequence models read the example batch size and length from the options.
 ZooModel build_bert_tiny(const ZooOptions& options);
 ZooModel build_bert_base(const ZooOptions& options);

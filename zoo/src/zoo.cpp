@@ -12,9 +12,9 @@ namespace {
 
 using Builder = std::function<ZooModel(const ZooOptions&)>;
 
-InputSpec image_input(const ZooOptions& options) {
+InputSpec image_input(const ZooOptions& options, int64_t default_side) {
   if (options.seq_len != 0) throw std::invalid_argument("--seq-len applies to sequence models only");
-  InputSpec input{"input", {1, 3, 224, 224}, torch::kFloat32};
+  InputSpec input{"input", {1, 3, default_side, default_side}, torch::kFloat32};
   if (!options.input_shape.empty()) {
     const auto& shape = options.input_shape;
     const bool positive = std::all_of(shape.begin(), shape.end(), [](int64_t dim) { return dim > 0; });
@@ -29,14 +29,19 @@ InputSpec image_input(const ZooOptions& options) {
   return input;
 }
 
-// An image model: one input `input` of the default or chosen N,3,H,W.
-Builder image_model(ZooModel (*build)()) {
-  return [build](const ZooOptions& options) {
-    InputSpec input = image_input(options);  // validated before drawing weights, so a bad shape fails fast
+// An image model: one input `input` of the chosen N,3,H,W, by default 1,3,default_side,default_side.
+Builder image_model(ZooModel (*build)(), int64_t default_side = 224) {
+  return [build, default_side](const ZooOptions& options) {
+    InputSpec input = image_input(options, default_side);  // validated before drawing weights, so a bad shape fails fast
     ZooModel model = build();
     model.inputs = {std::move(input)};
     return model;
   };
+}
+
+template <EfficientNetVariant variant>
+ZooModel efficientnet() {
+  return build_efficientnet(variant);
 }
 
 Builder sequence_model(ZooModel (*build)(const ZooOptions&)) {
@@ -53,7 +58,15 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
       {"resnet50", image_model(build_resnet50)},
       {"mobilenet_v2", image_model(build_mobilenet_v2)},
       {"mobilenet_v3_small", image_model(build_mobilenet_v3_small)},
-      {"efficientnet_b0", image_model(build_efficientnet_b0)},
+      {"efficientnet_b0", image_model(efficientnet<EfficientNetVariant::kB0>)},
+      // Default sizes: the crop size of each variant's torchvision weights transforms.
+      {"efficientnet_b1", image_model(efficientnet<EfficientNetVariant::kB1>, 240)},
+      {"efficientnet_b2", image_model(efficientnet<EfficientNetVariant::kB2>, 288)},
+      {"efficientnet_b3", image_model(efficientnet<EfficientNetVariant::kB3>, 300)},
+      {"efficientnet_b4", image_model(efficientnet<EfficientNetVariant::kB4>, 380)},
+      {"efficientnet_b5", image_model(efficientnet<EfficientNetVariant::kB5>, 456)},
+      {"efficientnet_b6", image_model(efficientnet<EfficientNetVariant::kB6>, 528)},
+      {"efficientnet_b7", image_model(efficientnet<EfficientNetVariant::kB7>, 600)},
       {"bert-tiny", sequence_model(build_bert_tiny)},
       {"bert-base", sequence_model(build_bert_base)},
       {"distilbert", sequence_model(build_distilbert)},
