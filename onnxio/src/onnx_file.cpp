@@ -128,6 +128,30 @@ void check_onnx_model(onnx::ModelProto& model) {
   }
 }
 
+onnx::ModelProto shape_inference_copy(const onnx::ModelProto& model) {
+  constexpr size_t kValueBytes = 4096;
+  onnx::ModelProto copy;
+  copy.set_ir_version(onnx::IR_VERSION);
+  *copy.mutable_opset_import() = model.opset_import();
+  const onnx::GraphProto& graph = model.graph();
+  onnx::GraphProto& typed = *copy.mutable_graph();
+  *typed.mutable_node() = graph.node();
+  *typed.mutable_input() = graph.input();
+  *typed.mutable_output() = graph.output();
+  *typed.mutable_value_info() = graph.value_info();
+  for (const auto& tensor : graph.initializer()) {
+    onnx::TensorProto* kept = typed.add_initializer();
+    if (tensor.data_location() != onnx::TensorProto::EXTERNAL && tensor.ByteSizeLong() <= kValueBytes) {
+      *kept = tensor;
+      continue;
+    }
+    kept->set_name(tensor.name());
+    kept->set_data_type(tensor.data_type());
+    *kept->mutable_dims() = tensor.dims();
+  }
+  return copy;
+}
+
 onnx::ModelProto read_onnx_model(const std::string& path) {
   std::string bytes = read_file(path);
   onnx::ModelProto model;

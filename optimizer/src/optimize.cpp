@@ -1,6 +1,7 @@
 #include "htp/optimizer/optimize.h"
 
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/onnx_file.h"
 #include "pass.h"
 #include "pass_manager.h"
 
@@ -36,43 +37,14 @@ std::vector<std::unique_ptr<Pass>> selected_passes(const OptimizeOptions& option
   return passes;
 }
 
-// Initializers up to this size keep their values in the copy shape inference works on: data
-// propagation reads shape-like constants, never weights.
-constexpr size_t kInferenceValueBytes = 4096;
-
-// What shape inference needs of the model, without the weights' bytes: it runs on this copy, so
-// that nothing it writes (subgraph types, graph output shapes) reaches the output.
-onnx::ModelProto typing_copy(const onnx::ModelProto& model) {
-  onnx::ModelProto copy;
-  copy.set_ir_version(model.ir_version());
-  *copy.mutable_opset_import() = model.opset_import();
-  const onnx::GraphProto& graph = model.graph();
-  onnx::GraphProto& typed = *copy.mutable_graph();
-  *typed.mutable_node() = graph.node();
-  *typed.mutable_input() = graph.input();
-  *typed.mutable_output() = graph.output();
-  *typed.mutable_value_info() = graph.value_info();
-  for (const auto& tensor : graph.initializer()) {
-    onnx::TensorProto* kept = typed.add_initializer();
-    const bool small = tensor.data_location() != onnx::TensorProto::EXTERNAL && tensor.ByteSizeLong() <= kInferenceValueBytes;
-    if (small) {
-      *kept = tensor;
-      continue;
-    }
-    kept->set_name(tensor.name());
-    kept->set_data_type(tensor.data_type());
-    *kept->mutable_dims() = tensor.dims();
-  }
-  return copy;
-}
-
 // Declares the types and shapes ONNX shape inference finds (value_info, and graph outputs' shapes
 // as value_info), for the passes that need a rank or a static shape; returns the names that were
 // declared before. A model inference cannot handle is optimized without the extra types.
 std::unordered_set<std::string> infer_types(onnx::ModelProto& model) {
   std::unordered_set<std::string> declared;
   for (const auto& value : model.graph().value_info()) declared.insert(value.name());
-  onnx::ModelProto typed = typing_copy(model);
+  // A copy, so that nothing inference writes (subgraph types, graph output shapes) reaches the output.
+  onnx::ModelProto typed = onnxio::shape_inference_copy(model);
   const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0, /*data_propagation=*/true);
   try {
     onnx::shape_inference::InferShapes(typed, onnx::OpSchemaRegistry::Instance(), options);

@@ -13,6 +13,12 @@ namespace htp::onnxio {
 // duration of the check the IR is lowered and the nodes' unknown fields set aside; the model is
 // unchanged afterwards, and everything else is checked as written.
 void check_onnx_model(onnx::ModelProto& model);
+
+// What ONNX shape inference needs of `model`: its nodes, inputs, outputs and value_info, and its
+// initializers' types and dims, with the values of small ones only (data propagation reads
+// shape-like constants, never weights). The copy declares the IR version this libonnx implements:
+// tagged models declare a newer one, and a model declaring none (0) would have its initializers ignored.
+onnx::ModelProto shape_inference_copy(const onnx::ModelProto& model);
 // Parses an ONNX file; throws Error naming the file when it is unreadable or not an ONNX model.
 onnx::ModelProto read_onnx_model(const std::string& path);
 enum class ExternalData { kWhenTooLarge, kAlways };
