@@ -17,6 +17,7 @@ Command add_stats_command(CLI::App& parent);
 Command add_tag_command(CLI::App& parent);
 Command add_extract_command(CLI::App& parent);
 Command add_optimize_command(CLI::App& parent);
+Command add_partition_command(CLI::App& parent);
 Command add_verify_command(CLI::App& parent);
 
 }  // namespace htp::cli

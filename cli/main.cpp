@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.fallthrough();  // -q, -v after a subcommand name
   std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app), htp::cli::add_optimize_command(app),
+                                             htp::cli::add_partition_command(app),
                                              htp::cli::add_stats_command(app), htp::cli::add_tag_command(app),
                                              htp::cli::add_verify_command(app)};
   try {

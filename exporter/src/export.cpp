@@ -153,15 +153,30 @@ nlohmann::json export_model(const ExportOptions& options) {
   return report;
 }
 
-nlohmann::json tag_statistics(const ExportOptions& options) {
-  Stopwatch clock;
+namespace {
+
+// The tagged model of `options`, checked but not written.
+TaggedModel checked_tagged_model(const ExportOptions& options, const Stopwatch& clock) {
   at::NoGradGuard no_grad;
   TaggedModel tagged = build_tagged_model(options, clock);
   onnxio::check_onnx_model(tagged.onnx);
+  return tagged;
+}
+
+}  // namespace
+
+nlohmann::json tag_statistics(const ExportOptions& options) {
+  Stopwatch clock;
+  TaggedModel tagged = checked_tagged_model(options, clock);
   nlohmann::json report = tagging::coverage_report(tagged.onnx);
   report["model"] = tagged.prepared.name;
   report["seconds"] = clock.seconds();
   return report;
+}
+
+onnx::ModelProto export_in_memory(const ExportOptions& options) {
+  Stopwatch clock;
+  return std::move(checked_tagged_model(options, clock).onnx);
 }
 
 }  // namespace htp::exporter

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <onnx/onnx_pb.h>
 
 #include <cstdint>
 #include <string>
@@ -36,5 +37,8 @@ nlohmann::json export_model(const ExportOptions& options);
 // The same pipeline up to the checked, tagged model, kept in memory (`out` and the other output
 // paths are ignored); returns its coverage report, with "model" and "seconds".
 nlohmann::json tag_statistics(const ExportOptions& options);
+
+// The same pipeline up to the checked, tagged model, returned instead of written (for analyses).
+onnx::ModelProto export_in_memory(const ExportOptions& options);
 
 }  // namespace htp::exporter
