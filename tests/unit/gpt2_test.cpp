@@ -261,17 +261,10 @@ TEST(GPT2, TraceRunsAtOtherBatchAndLength) {
 TEST(GPT2, CausalMaskRunsInsideEachAttentionAndThePaddingMaskInTheRoot) {
   const auto model = small_model();
   const auto traced = htp::exporter::trace_zoo_model(model, example_inputs(model, {2, 16}));
-  auto scopes_of = [&](const char* kind) {
-    std::set<std::string> scopes;
-    for (const auto* node : traced.graph->nodes()) {
-      if (node->kind() == c10::Symbol::fromQualString(kind)) scopes.insert(traced.scope_of(node));
-    }
-    return scopes;
-  };
   std::set<std::string> attention;
   for (int i = 0; i < kSmall.n_layer; ++i) attention.insert(block_path(i) + ".attn");
-  EXPECT_EQ(scopes_of("aten::where"), attention);
-  EXPECT_EQ(scopes_of("aten::rsub"), std::set<std::string>{""});
+  EXPECT_EQ(scopes_running(traced, "aten::where"), attention);
+  EXPECT_EQ(scopes_running(traced, "aten::rsub"), std::set<std::string>{""});
 }
 
 }  // namespace

@@ -278,25 +278,18 @@ TEST(Llama, TraceRunsAtOtherBatchAndLength) {
 TEST(Llama, EachComputationRunsInItsModule) {
   const auto model = small_model();
   const auto traced = htp::exporter::trace_zoo_model(model, example_inputs(model, {2, 16}));
-  auto scopes_of = [&](const char* kind) {
-    std::set<std::string> scopes;
-    for (const auto* node : traced.graph->nodes()) {
-      if (node->kind() == c10::Symbol::fromQualString(kind)) scopes.insert(traced.scope_of(node));
-    }
-    return scopes;
-  };
   std::set<std::string> norms = {"norm"}, activations, attentions;
   for (int64_t i = 0; i < kSmall.num_hidden_layers; ++i) {
     norms.insert({layer_path(i) + ".input_layernorm", layer_path(i) + ".post_attention_layernorm"});
     activations.insert(layer_path(i) + ".mlp.act_fn");
     attentions.insert(layer_path(i) + ".self_attn");
   }
-  EXPECT_EQ(scopes_of("aten::where"), std::set<std::string>{""});
-  EXPECT_EQ(scopes_of("aten::cos"), std::set<std::string>{"rotary_emb"});
-  EXPECT_EQ(scopes_of("aten::sin"), std::set<std::string>{"rotary_emb"});
-  EXPECT_EQ(scopes_of("aten::rsqrt"), norms);
-  EXPECT_EQ(scopes_of("aten::silu"), activations);
-  EXPECT_EQ(scopes_of("aten::softmax"), attentions);
+  EXPECT_EQ(scopes_running(traced, "aten::where"), std::set<std::string>{""});
+  EXPECT_EQ(scopes_running(traced, "aten::cos"), std::set<std::string>{"rotary_emb"});
+  EXPECT_EQ(scopes_running(traced, "aten::sin"), std::set<std::string>{"rotary_emb"});
+  EXPECT_EQ(scopes_running(traced, "aten::rsqrt"), norms);
+  EXPECT_EQ(scopes_running(traced, "aten::silu"), activations);
+  EXPECT_EQ(scopes_running(traced, "aten::softmax"), attentions);
 }
 
 }  // namespace

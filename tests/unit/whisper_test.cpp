@@ -358,20 +358,13 @@ TEST(Whisper, TraceRunsAtOtherBatchAndLength) {
 TEST(Whisper, MasksPositionsAndStemRunInTheirHuggingFaceModules) {
   const auto model = small_model();
   const auto traced = htp::exporter::trace_zoo_model(model, whisper_inputs(model, 2, 16));
-  auto scopes_of = [&](const char* kind) {
-    std::set<std::string> scopes;
-    for (const auto* node : traced.graph->nodes()) {
-      if (node->kind() == c10::Symbol::fromQualString(kind)) scopes.insert(traced.scope_of(node));
-    }
-    return scopes;
-  };
-  EXPECT_EQ(scopes_of("aten::where"), std::set<std::string>{"decoder"});
-  EXPECT_EQ(scopes_of("aten::slice"), std::set<std::string>{"decoder.embed_positions"});
+  EXPECT_EQ(scopes_running(traced, "aten::where"), std::set<std::string>{"decoder"});
+  EXPECT_EQ(scopes_running(traced, "aten::slice"), std::set<std::string>{"decoder.embed_positions"});
   std::set<std::string> gelus = {"encoder"};
   for (int i = 0; i < kSmall.encoder_layers; ++i) gelus.insert(layer_path("encoder", i) + ".activation_fn");
   for (int i = 0; i < kSmall.decoder_layers; ++i) gelus.insert(layer_path("decoder", i) + ".activation_fn");
-  EXPECT_EQ(scopes_of("aten::gelu"), gelus);
-  EXPECT_EQ(scopes_of("aten::softmax").size(), static_cast<size_t>(kSmall.encoder_layers + 2 * kSmall.decoder_layers));
+  EXPECT_EQ(scopes_running(traced, "aten::gelu"), gelus);
+  EXPECT_EQ(scopes_running(traced, "aten::softmax").size(), static_cast<size_t>(kSmall.encoder_layers + 2 * kSmall.decoder_layers));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,6 +84,15 @@ inline std::vector<torch::Tensor> expect_trace_matches_eager(const htp::zoo::Zoo
     }
   }
   return outputs;
+}
+
+// The scopes of the traced nodes of `kind` (e.g. "aten::softmax"): which modules run that computation.
+inline std::set<std::string> scopes_running(const htp::exporter::TracedGraph& traced, const char* kind) {
+  std::set<std::string> scopes;
+  for (const auto* node : traced.graph->nodes()) {
+    if (node->kind() == c10::Symbol::fromQualString(kind)) scopes.insert(traced.scope_of(node));
+  }
+  return scopes;
 }
 
 // A text model's interface: int64 inputs `input_names` of [batch, sequence] (default 2×16) and the
