@@ -22,20 +22,13 @@ namespace {
 
 constexpr const char* kUncheckedDomain = "htp.newer_than_checker";
 
-bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+// The newest default-domain opset this libonnx has schemas for (17 for Debian's 1.12).
+int64_t newest_checked_opset() { return onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second; }
 
-int64_t default_opset(const onnx::ModelProto& model) {
-  for (const auto& entry : model.opset_import()) {
-    if (is_default_domain(entry.domain())) return entry.version();
-  }
-  return 0;
-}
-
-// True for a default-domain op this libonnx has no schema for at `opset` because the opset is newer than
-// any it knows (Gelu, new in opset 20, under the Debian libonnx that knows opset 17).
-bool is_newer_than_checker(const onnx::NodeProto& node, int64_t opset) {
-  const int64_t newest_known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
-  return is_default_domain(node.domain()) && opset > newest_known &&
+// True for a default-domain op this libonnx has no schema for at `opset` (in a model whose opset is newer than
+// newest_checked_opset(): Gelu, new in opset 20).
+bool lacks_schema(const onnx::NodeProto& node, int64_t opset) {
+  return is_default_domain(node.domain()) &&
          onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(opset), "") == nullptr;
 }
 
@@ -47,10 +40,11 @@ class CheckerView {
   explicit CheckerView(onnx::ModelProto& model) : model_(model), ir_version_(model.ir_version()) {
     model_.set_ir_version(std::min<int64_t>(ir_version_, 8));
     const int64_t opset = default_opset(model_);
+    const bool newer_than_checker = opset > newest_checked_opset();
     for (auto& node : *model_.mutable_graph()->mutable_node()) {
       stashed_.emplace_back();
       stashed_.back().Swap(node.mutable_unknown_fields());
-      if (is_newer_than_checker(node, opset)) {
+      if (newer_than_checker && lacks_schema(node, opset)) {
         unchecked_.push_back({&node, node.has_domain() ? std::optional(node.domain()) : std::nullopt});
         node.set_domain(kUncheckedDomain);
       }
@@ -117,6 +111,17 @@ std::string write_external_data(onnx::ModelProto& model, const std::string& path
 }
 
 }  // namespace
+
+bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+bool is_standard_domain(const std::string& domain) { return is_default_domain(domain) || domain == "ai.onnx.ml"; }
+
+int64_t default_opset(const onnx::ModelProto& model) {
+  for (const auto& entry : model.opset_import()) {
+    if (is_default_domain(entry.domain())) return entry.version();
+  }
+  return 0;
+}
 
 void check_onnx_model(onnx::ModelProto& model) {
   CheckerView view(model);

@@ -1,6 +1,7 @@
 #include "pass.h"
 
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/onnx_file.h"
 #include "htp/optimizer/tensor_proto.h"
 #include "htp/tagging/metadata.h"
 
@@ -148,11 +149,11 @@ std::optional<TensorInfo> Graph::tensor_info(const std::string& tensor) const {
 
 Graph::~Graph() = default;
 
-int64_t Graph::opset() const {
-  for (const auto& entry : model_.opset_import()) {
-    if (entry.domain().empty() || entry.domain() == "ai.onnx") return entry.version();
-  }
-  return 0;
+int64_t Graph::opset() const { return onnxio::default_opset(model_); }
+
+bool Graph::is_read(const onnx::NodeProto& node) const {
+  return std::any_of(node.output().begin(), node.output().end(),
+                     [&](const std::string& output) { return !output.empty() && use_count(output) > 0; });
 }
 
 void Graph::reserve_names_of(const onnx::NodeProto& node) {

@@ -75,6 +75,8 @@ class Graph {
   size_t use_count(const std::string& tensor) const;
   // True when `tensor` is read by exactly one node input and nothing else (not a graph output).
   bool has_single_consumer(const std::string& tensor) const;
+  // True when one of the node's outputs has a use (use_count above).
+  bool is_read(const onnx::NodeProto& node) const;
 
   // The initializer named `name`, or nullptr. An initializer that is also a graph input can be
   // overridden at run time; constant_value() treats it as not constant, this does not.

@@ -2,6 +2,7 @@
 
 #include "attributes.h"
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/onnx_file.h"
 #include "htp/optimizer/evaluator.h"
 #include "htp/optimizer/tensor_proto.h"
 
@@ -15,8 +16,6 @@ std::string node_label(const onnx::NodeProto& node) {
   else label = "'" + label + "'";
   return label + " (" + (node.domain().empty() ? "" : node.domain() + ".") + node.op_type() + ")";
 }
-
-bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
 bool is_half(const at::Tensor& t) {
   return t.defined() && (t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16);
@@ -145,13 +144,13 @@ std::vector<int64_t> broadcast_shapes(const NodeContext& ctx, at::IntArrayRef a,
 }  // namespace eval
 
 bool can_evaluate(const onnx::NodeProto& node) {
-  return eval::is_default_domain(node.domain()) && eval::EvaluatorRegistry::instance().find(node.op_type()) != nullptr;
+  return onnxio::is_default_domain(node.domain()) && eval::EvaluatorRegistry::instance().find(node.op_type()) != nullptr;
 }
 
 std::vector<at::Tensor> evaluate_node(const onnx::NodeProto& node, const std::vector<at::Tensor>& inputs,
                                       int64_t opset) {
   const eval::EvaluatorRegistry::Entry* entry =
-      eval::is_default_domain(node.domain()) ? eval::EvaluatorRegistry::instance().find(node.op_type()) : nullptr;
+      onnxio::is_default_domain(node.domain()) ? eval::EvaluatorRegistry::instance().find(node.op_type()) : nullptr;
   if (!entry) throw Error("cannot evaluate node " + eval::node_label(node) + ": no evaluator for this op type");
 
   std::vector<at::Tensor> widened = inputs;
@@ -187,9 +186,7 @@ std::vector<at::Tensor> evaluate_node(const onnx::NodeProto& node, const std::ve
 }
 
 int64_t default_opset(const onnx::ModelProto& model) {
-  for (const auto& entry : model.opset_import()) {
-    if (eval::is_default_domain(entry.domain())) return entry.version();
-  }
+  if (const int64_t version = onnxio::default_opset(model)) return version;
   throw Error("the model imports no default-domain (ai.onnx) opset");
 }
 

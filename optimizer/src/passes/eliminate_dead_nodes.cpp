@@ -2,14 +2,10 @@
 // unread node there computes nothing observable; nodes of other domains are kept.
 #include "passes/passes.h"
 
-#include <algorithm>
+#include "htp/onnxio/onnx_file.h"
 
 namespace htp::optimizer {
 namespace {
-
-bool is_standard_domain(const std::string& domain) {
-  return domain.empty() || domain == "ai.onnx" || domain == "ai.onnx.ml";
-}
 
 class EliminateDeadNodes : public Pass {
  public:
@@ -21,10 +17,7 @@ class EliminateDeadNodes : public Pass {
     std::vector<onnx::NodeProto*> nodes = graph.nodes();
     for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
       onnx::NodeProto* node = *it;
-      if (!is_standard_domain(node->domain())) continue;
-      const bool read = std::any_of(node->output().begin(), node->output().end(),
-                                    [&](const std::string& output) { return !output.empty() && graph.use_count(output) > 0; });
-      if (read) continue;
+      if (!onnxio::is_standard_domain(node->domain()) || graph.is_read(*node)) continue;
       graph.remove_node(node);
       changed = true;
     }

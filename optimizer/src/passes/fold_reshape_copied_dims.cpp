@@ -7,8 +7,10 @@
 // gave both the same dim_param. Pieces may be Shape (with start/end), Gather of a Shape by constant
 // indices, Unsqueeze of such a scalar, or constants. The assembly goes too where nothing else reads it.
 #include "passes/passes.h"
+#include "passes/pattern_matching.h"
 
 #include "attributes.h"
+#include "htp/onnxio/onnx_file.h"
 
 #include <ATen/ATen.h>
 
@@ -27,10 +29,6 @@ struct Piece {
   int64_t index = 0;
 };
 using Pieces = std::vector<Piece>;
-
-bool is_default_op(const onnx::NodeProto* node, const char* op_type) {
-  return node != nullptr && node->op_type() == op_type && (node->domain().empty() || node->domain() == "ai.onnx");
-}
 
 std::optional<int64_t> rank_of(const Graph& graph, const std::string& tensor) {
   auto info = graph.tensor_info(tensor);
@@ -62,7 +60,7 @@ std::optional<Pieces> gathered_pieces(const Graph& graph, const onnx::NodeProto&
   if (gather.input_size() != 2 || int_attribute(gather, "axis", 0) != 0) return std::nullopt;
   const onnx::NodeProto* shape = graph.producer(gather.input(0));
   auto indices = constant_ints(graph, gather.input(1));
-  if (!is_default_op(shape, "Shape") || !indices) return std::nullopt;
+  if (!is_op(shape, "Shape") || !indices) return std::nullopt;
   // Without start/end, a non-negative index is the dim itself; the rank is needed for anything else.
   const bool plain = find_attribute(*shape, "start") == nullptr && find_attribute(*shape, "end") == nullptr;
   if (plain && std::all_of(indices->begin(), indices->end(), [](int64_t index) { return index >= 0; })) {
@@ -89,13 +87,13 @@ std::optional<Pieces> pieces_of(const Graph& graph, const std::string& tensor) {
     return pieces;
   }
   const onnx::NodeProto* node = graph.producer(tensor);
-  if (is_default_op(node, "Shape")) return shape_pieces(graph, *node);
-  if (is_default_op(node, "Gather")) return gathered_pieces(graph, *node);
-  if (is_default_op(node, "Unsqueeze")) {
+  if (is_op(node, "Shape")) return shape_pieces(graph, *node);
+  if (is_op(node, "Gather")) return gathered_pieces(graph, *node);
+  if (is_op(node, "Unsqueeze")) {
     // A scalar made 1-d: axes [0] (input from opset 13, attribute before).
     auto axes = node->input_size() > 1 ? constant_ints(graph, node->input(1)) : ints_attribute(*node, "axes");
     const onnx::NodeProto* scalar = graph.producer(node->input(0));
-    if (!axes || *axes != std::vector<int64_t>{0} || !is_default_op(scalar, "Gather")) return std::nullopt;
+    if (!axes || *axes != std::vector<int64_t>{0} || !is_op(scalar, "Gather")) return std::nullopt;
     return gathered_pieces(graph, *scalar);
   }
   return std::nullopt;
@@ -137,10 +135,6 @@ std::optional<std::vector<int64_t>> constant_target(const Graph& graph, const on
   return target;
 }
 
-bool is_standard_domain(const onnx::NodeProto& node) {
-  return node.domain().empty() || node.domain() == "ai.onnx" || node.domain() == "ai.onnx.ml";
-}
-
 // Removes the nodes that computed `tensor` and whatever fed only them, now that nothing reads it.
 void remove_unread_producers(Graph& graph, const std::string& tensor) {
   std::vector<std::string> pending{tensor};
@@ -152,10 +146,7 @@ void remove_unread_producers(Graph& graph, const std::string& tensor) {
       graph.remove_constant_if_unused(name);
       continue;
     }
-    if (graph.is_removed(node) || !is_standard_domain(*node)) continue;
-    const bool read = std::any_of(node->output().begin(), node->output().end(),
-                                  [&](const std::string& output) { return !output.empty() && graph.use_count(output) > 0; });
-    if (read) continue;
+    if (graph.is_removed(node) || !onnxio::is_standard_domain(node->domain()) || graph.is_read(*node)) continue;
     graph.remove_node(node);
     for (const auto& input : node->input()) {
       if (!input.empty()) pending.push_back(input);
@@ -170,11 +161,11 @@ class FoldReshapeCopiedDims : public Pass {
   bool run(Graph& graph) override {
     bool changed = false;
     for (onnx::NodeProto* reshape : graph.nodes()) {
-      if (graph.is_removed(reshape) || !is_default_op(reshape, "Reshape") || reshape->input_size() != 2) continue;
+      if (graph.is_removed(reshape) || !is_op(reshape, "Reshape") || reshape->input_size() != 2) continue;
       if (int_attribute(*reshape, "allowzero", 0) != 0) continue;
       const std::string shape = reshape->input(1);
       const onnx::NodeProto* concat = graph.producer(shape);
-      if (!is_default_op(concat, "Concat")) continue;
+      if (!is_op(concat, "Concat")) continue;
       auto target = constant_target(graph, *reshape, *concat);
       if (!target) continue;
       const auto length = static_cast<int64_t>(target->size());

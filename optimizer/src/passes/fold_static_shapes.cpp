@@ -9,6 +9,7 @@
 
 #include "attributes.h"
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/onnx_file.h"
 #include "htp/optimizer/evaluator.h"
 
 #include <ATen/ATen.h>
@@ -43,8 +44,6 @@ bool all_known(const std::vector<int64_t>& dims) {
   return std::none_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; });
 }
 
-bool is_default_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
-
 std::optional<at::Tensor> static_shape(const Graph& graph, const onnx::NodeProto& node) {
   auto dims = reported_dims(graph, node);
   if (!dims || !all_known(*dims)) return std::nullopt;
@@ -64,7 +63,7 @@ std::optional<at::Tensor> static_size(const Graph& graph, const onnx::NodeProto&
 std::optional<at::Tensor> picked_dims(const Graph& graph, const onnx::NodeProto& node) {
   if (node.input_size() == 0) return std::nullopt;
   const onnx::NodeProto* shape = graph.producer(node.input(0));
-  if (!shape || shape->op_type() != "Shape" || !is_default_domain(*shape) || graph.is_removed(shape)) return std::nullopt;
+  if (!shape || shape->op_type() != "Shape" || !onnxio::is_default_domain(shape->domain()) || graph.is_removed(shape)) return std::nullopt;
   auto dims = reported_dims(graph, *shape);
   if (!dims) return std::nullopt;
   std::vector<at::Tensor> inputs{longs(*dims)};
@@ -95,7 +94,7 @@ class FoldStaticShapes : public Pass {
   bool run(Graph& graph) override {
     bool changed = false;
     for (onnx::NodeProto* node : graph.nodes()) {
-      if (graph.is_removed(node) || !is_default_domain(*node) || node->output_size() != 1) continue;
+      if (graph.is_removed(node) || !onnxio::is_default_domain(node->domain()) || node->output_size() != 1) continue;
       std::optional<at::Tensor> value = folded_value(graph, *node);
       if (value && replace_with_initializers(graph, node, {*value})) changed = true;
     }

@@ -1,6 +1,7 @@
 #include "passes/opset_upgrade.h"
 
 #include "attributes.h"
+#include "htp/onnxio/onnx_file.h"
 
 #include <spdlog/spdlog.h>
 
@@ -45,12 +46,10 @@ const std::vector<SemanticChange>& semantic_changes() {
   return changes;
 }
 
-bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
-
 // The first node of `graph` (or its subgraphs) an upgrade from `from` to `to` would change.
 const onnx::NodeProto* affected_node(const onnx::GraphProto& graph, int64_t from, int64_t to) {
   for (const auto& node : graph.node()) {
-    if (is_default_domain(node.domain())) {
+    if (onnxio::is_default_domain(node.domain())) {
       for (const auto& change : semantic_changes()) {
         if (node.op_type() == change.op_type && change.version > from && change.version <= to && change.affects(node)) {
           return &node;
@@ -83,7 +82,7 @@ bool ensure_opset(Graph& graph, int64_t target) {
     return false;
   }
   for (auto& entry : *model.mutable_opset_import()) {
-    if (is_default_domain(entry.domain())) entry.set_version(target);
+    if (onnxio::is_default_domain(entry.domain())) entry.set_version(target);
   }
   if (model.ir_version() < ir_version_for(target)) model.set_ir_version(ir_version_for(target));
   spdlog::debug("optimizer: default-domain opset raised from {} to {}", opset, target);

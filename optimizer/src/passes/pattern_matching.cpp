@@ -1,5 +1,7 @@
 #include "passes/pattern_matching.h"
 
+#include "htp/onnxio/onnx_file.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -7,7 +9,7 @@
 namespace htp::optimizer {
 
 bool is_op(const onnx::NodeProto* node, const char* op_type) {
-  return node != nullptr && node->op_type() == op_type && (node->domain().empty() || node->domain() == "ai.onnx");
+  return node != nullptr && node->op_type() == op_type && onnxio::is_default_domain(node->domain());
 }
 
 onnx::NodeProto* single_reader(const Graph& graph, const std::string& tensor) {

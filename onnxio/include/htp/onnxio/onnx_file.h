@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,13 @@ namespace htp::onnxio {
 // duration of the check the IR is lowered and the nodes' unknown fields set aside; the model is
 // unchanged afterwards, and everything else is checked as written.
 void check_onnx_model(onnx::ModelProto& model);
+
+// The default operator set's domain: "" or its alias "ai.onnx".
+bool is_default_domain(const std::string& domain);
+// The standard domains, whose ops have no side effects: the default one and "ai.onnx.ml".
+bool is_standard_domain(const std::string& domain);
+// The version of the default-domain opset the model imports; 0 when it imports none.
+int64_t default_opset(const onnx::ModelProto& model);
 
 // What ONNX shape inference needs of `model`: its nodes, inputs, outputs and value_info, and its
 // initializers' types and dims, with the values of small ones only (data propagation reads
