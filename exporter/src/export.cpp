@@ -117,6 +117,14 @@ TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& cl
   return {std::move(prepared), std::move(reference), std::move(onnx_model)};
 }
 
+// The tagged model of `options`, checked but not written.
+TaggedModel checked_tagged_model(const ExportOptions& options, const Stopwatch& clock) {
+  at::NoGradGuard no_grad;
+  TaggedModel tagged = build_tagged_model(options, clock);
+  onnxio::check_onnx_model(tagged.onnx);
+  return tagged;
+}
+
 void write_json(const std::string& path, const nlohmann::json& content, WrittenFiles& written) {
   write_file_atomically(path, content.dump(2) + "\n");
   written.add(path);
@@ -152,18 +160,6 @@ nlohmann::json export_model(const ExportOptions& options) {
   spdlog::info("exported in {:.2f} s", clock.seconds());
   return report;
 }
-
-namespace {
-
-// The tagged model of `options`, checked but not written.
-TaggedModel checked_tagged_model(const ExportOptions& options, const Stopwatch& clock) {
-  at::NoGradGuard no_grad;
-  TaggedModel tagged = build_tagged_model(options, clock);
-  onnxio::check_onnx_model(tagged.onnx);
-  return tagged;
-}
-
-}  // namespace
 
 nlohmann::json tag_statistics(const ExportOptions& options) {
   Stopwatch clock;
