@@ -30,19 +30,26 @@ function numbered(dir, prefix) {
 // Runs the model in ONNX Runtime (graph optimizations off) on in_K.npy and returns, per output,
 // max|ort − ref| and the DESIGN.md tolerance 1e-4·max(1, max|ref|) (0 for integer and bool outputs,
 // which are compared exactly, int64 as BigInt), whether the shape and the dtype match the reference.
-// Throws when the model's input or output count differs from the .npy files.
-export async function compareWithReference(modelPath, ioDir) {
+// NaN matches NaN and an infinity the same infinity, as PyTorch computed them. Throws when the
+// model's input or output count differs from the .npy files. With `byName`, the model's inputs are
+// named in_K after their file and may be fewer (torch.onnx.export drops unused inputs).
+export async function compareWithReference(modelPath, ioDir, { byName = false } = {}) {
   const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'disabled' });
   const inputs = numbered(ioDir, 'in_');
   const refs = numbered(ioDir, 'ref_');
-  if (session.inputNames.length !== inputs.length) {
+  const inputOf = (name, i) => (byName ? inputs[Number(name.slice(3))] : inputs[i]);
+  if (byName ? !session.inputNames.every((name) => /^in_\d+$/.test(name) && inputOf(name))
+    : session.inputNames.length !== inputs.length) {
     throw new Error(`model has ${session.inputNames.length} inputs (${session.inputNames}), ${ioDir} has ${inputs.length}`);
   }
   if (session.outputNames.length !== refs.length) {
     throw new Error(`model has ${session.outputNames.length} outputs (${session.outputNames}), ${ioDir} has ${refs.length} references`);
   }
   const feeds = {};
-  session.inputNames.forEach((name, i) => { feeds[name] = new ort.Tensor(inputs[i].dtype, inputs[i].data, inputs[i].shape); });
+  session.inputNames.forEach((name, i) => {
+    const input = inputOf(name, i);
+    feeds[name] = new ort.Tensor(input.dtype, input.data, input.shape);
+  });
   const results = await session.run(feeds);
   return session.outputNames.map((name, i) => {
     const got = results[name];
@@ -60,8 +67,10 @@ export async function compareWithReference(modelPath, ioDir) {
         continue;
       }
       const r = Number(ref.data[k]);
-      maxDiff = Math.max(maxDiff, Math.abs(Number(got.data[k]) - r));
-      maxRef = Math.max(maxRef, Math.abs(r));
+      const g = Number(got.data[k]);
+      if (Number.isFinite(r)) maxRef = Math.max(maxRef, Math.abs(r));
+      if (r === g || (Number.isNaN(r) && Number.isNaN(g))) continue;
+      maxDiff = Math.max(maxDiff, Math.abs(g - r));
     }
     return {
       name, maxDiff, maxRef, tolerance: integer ? 0 : 1e-4 * Math.max(1, maxRef),
