@@ -30,6 +30,7 @@ class ConverterRegistry {
 
 // One function per op family, each in its own ops_*.cpp.
 void register_activation_ops(ConverterRegistry& registry);
+void register_attention_ops(ConverterRegistry& registry);
 void register_convolution_ops(ConverterRegistry& registry);
 void register_creation_ops(ConverterRegistry& registry);
 void register_elementwise_ops(ConverterRegistry& registry);
