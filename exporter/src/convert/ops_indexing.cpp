@@ -122,7 +122,7 @@ void expand_as(ConversionContext& ctx, const Node* n) {
 void repeat(ConversionContext& ctx, const Node* n) {
   std::string x = ctx.tensor(n->input(0));
   int64_t rank = ctx.rank(n->input(0));
-  int64_t count = static_cast<int64_t>(ctx.get_ints(n->input(1)).size());
+  int64_t count = static_cast<int64_t>(ctx.list_length(n->input(1)));
   if (count > rank) {
     std::vector<int64_t> axes(static_cast<size_t>(count - rank));
     std::iota(axes.begin(), axes.end(), 0);
