@@ -164,7 +164,9 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
   size_t first = stack.size() - typed.size();
   for (size_t i = 0; i < typed.size(); ++i) {
     const c10::IValue& value = stack[first + i];
-    if (!value.isTensor()) continue;
+    // An undefined tensor (the attention weights of _native_multi_head_attention without
+    // need_weights) has no dtype or shape to record; the value stays untyped.
+    if (!value.isTensor() || !value.toTensor().defined()) continue;
     typed[i]->setType(c10::TensorType::create(value.toTensor()));
     result.values.emplace(typed[i], value.toTensor());
   }

@@ -10,58 +10,21 @@
 // Per-model results (node counts, export time, torch.onnx.export's when generated with
 // HTP_COMPARE_TORCH_ONNX=1) are appended to HTP_WORK_DIR/torchvision/results.jsonl.
 import { test } from 'node:test';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORK_DIR, SOURCE_DIR, checkTorchScriptExport } from './lib/checks.mjs';
+import { generatedArchives } from './lib/generated_archives.mjs';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(SOURCE_DIR, 'tests/e2e/gen_torchvision.py');
 const OUT = join(WORK_DIR, 'torchvision');
 const ONNX_DIR = join(WORK_DIR, 'torchvision_onnx');
 const ONLY = (process.env.HTP_TORCHVISION_MODELS ?? '').split(',').filter(Boolean);
-const INDEX = join(OUT, 'index.json');
-const LOG = join(OUT, 'generate.log');
 
-function pythonProblem() {
-  const result = spawnSync(PYTHON, ['-c', 'import numpy, torch, torchvision'], { encoding: 'utf8' });
-  if (result.error) return `${PYTHON}: ${result.error.message}`;
-  if (result.status !== 0) return result.stderr.trim().split('\n').pop();
-  return null;
-}
-
-function upToDate() {
-  if (!existsSync(INDEX) || statSync(INDEX).mtimeMs <= statSync(SCRIPT).mtimeMs) return false;
-  const index = JSON.parse(readFileSync(INDEX, 'utf8'));
-  const covers = ONLY.every((name) => index.generated.includes(name) || name in index.skipped);
-  return index.requested ? ONLY.length > 0 && covers : covers; // requested: null for the whole family
-}
-
-// Runs the generator (minutes for the whole family); returns an error message or null.
-function generate() {
-  mkdirSync(OUT, { recursive: true });
-  const log = openSync(LOG, 'w');
-  const started = performance.now();
-  const result = spawnSync(PYTHON, [SCRIPT, OUT, ...ONLY], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  const tail = readFileSync(LOG, 'utf8').trim().split('\n').slice(-5).join(' | ');
-  if (result.error || result.status !== 0 || !existsSync(INDEX)) {
-    return `gen_torchvision.py failed (${result.error?.message ?? `exit ${result.status}`}); see ${LOG}: ${tail}`;
-  }
-  console.log(`generated torchvision archives in ${((performance.now() - started) / 1000).toFixed(0)} s: ${tail}`);
-  return null;
-}
-
-const problem = pythonProblem();
-const generationError = problem
-  ? `${PYTHON} cannot import torch and torchvision (${problem}): run scripts/setup.sh, which installs `
-    + 'python3-torch and python3-torchvision (needed to generate these test fixtures, never by htp-export)'
-  : (upToDate() ? null : generate());
+const { index, error: generationError } = generatedArchives(SCRIPT, OUT, ONLY);
 
 if (generationError) {
   test('torchvision archives are generated', () => { throw new Error(generationError); });
 } else {
-  const index = JSON.parse(readFileSync(INDEX, 'utf8'));
   const names = ONLY.length ? ONLY : [...index.generated, ...Object.keys(index.skipped)];
   mkdirSync(ONNX_DIR, { recursive: true });
   for (const [name, why] of Object.entries(index.dropped ?? {})) console.log(`dropped ${name}: ${why}`);

@@ -49,23 +49,9 @@ void mish(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Mul", {x, ctx.op("Tanh", {ctx.op("Softplus", {x})})}));
 }
 
-// gelu(x) = x·Φ(x): "none" uses erf, "tanh" the tanh approximation; opset 17 has no Gelu.
 void gelu(ConversionContext& ctx, const Node* n) {
   std::string approximate = n->inputs().size() > 1 ? ctx.constant(n->input(1))->toStringRef() : "none";
-  at::ScalarType dtype = ctx.scalar_type(n->output());
-  std::string x = input_as_output(ctx, n);
-  std::string inner;
-  if (approximate == "tanh") {
-    std::string cube = ctx.op("Mul", {ctx.op("Mul", {x, x}), x});
-    std::string poly = ctx.op("Add", {x, ctx.op("Mul", {cube, ctx.scalar(0.044715, dtype)})});
-    inner = ctx.op("Tanh", {ctx.op("Mul", {poly, ctx.scalar(std::sqrt(2.0 / M_PI), dtype)})});
-  } else if (approximate == "none") {
-    inner = ctx.op("Erf", {ctx.op("Mul", {x, ctx.scalar(M_SQRT1_2, dtype)})});
-  } else {
-    ctx.fail("unknown gelu approximation '" + approximate + "'");
-  }
-  std::string half_x = ctx.op("Mul", {x, ctx.scalar(0.5, dtype)});
-  ctx.bind(n->output(), ctx.op("Mul", {half_x, ctx.op("Add", {inner, ctx.scalar(1, dtype)})}));
+  ctx.bind(n->output(), emit_gelu(ctx, input_as_output(ctx, n), ctx.scalar_type(n->output()), approximate));
 }
 
 void leaky_relu(ConversionContext& ctx, const Node* n) {
@@ -114,6 +100,22 @@ void prelu(ConversionContext& ctx, const Node* n) {
 }
 
 }  // namespace
+
+// gelu(x) = x·Φ(x): "none" uses erf, "tanh" the tanh approximation; opset 17 has no Gelu.
+std::string emit_gelu(ConversionContext& ctx, const std::string& x, at::ScalarType dtype, const std::string& approximate) {
+  std::string inner;
+  if (approximate == "tanh") {
+    std::string cube = ctx.op("Mul", {ctx.op("Mul", {x, x}), x});
+    std::string poly = ctx.op("Add", {x, ctx.op("Mul", {cube, ctx.scalar(0.044715, dtype)})});
+    inner = ctx.op("Tanh", {ctx.op("Mul", {poly, ctx.scalar(std::sqrt(2.0 / M_PI), dtype)})});
+  } else if (approximate == "none") {
+    inner = ctx.op("Erf", {ctx.op("Mul", {x, ctx.scalar(M_SQRT1_2, dtype)})});
+  } else {
+    ctx.fail("unknown gelu approximation '" + approximate + "'");
+  }
+  std::string half_x = ctx.op("Mul", {x, ctx.scalar(0.5, dtype)});
+  return ctx.op("Mul", {half_x, ctx.op("Add", {inner, ctx.scalar(1, dtype)})});
+}
 
 void register_activation_ops(ConverterRegistry& r) {
   r.add("aten::prelu", prelu);

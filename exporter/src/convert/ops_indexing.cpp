@@ -3,6 +3,7 @@
 #include "convert/registry.h"
 
 #include <limits>
+#include <optional>
 #include <numeric>
 
 namespace htp::exporter {
@@ -121,7 +122,7 @@ void expand_as(ConversionContext& ctx, const Node* n) {
 void repeat(ConversionContext& ctx, const Node* n) {
   std::string x = ctx.tensor(n->input(0));
   int64_t rank = ctx.rank(n->input(0));
-  int64_t count = static_cast<int64_t>(ctx.get_ints(n->input(1)).size());
+  int64_t count = static_cast<int64_t>(ctx.list_length(n->input(1)));
   if (count > rank) {
     std::vector<int64_t> axes(static_cast<size_t>(count - rank));
     std::iota(axes.begin(), axes.end(), 0);
@@ -130,40 +131,82 @@ void repeat(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Tile", {x, ctx.ints_tensor(n->input(1))}));
 }
 
-// Splits along `axis` into pieces of the given static sizes and binds them as the output list.
-void bind_split(ConversionContext& ctx, const Node* n, int64_t axis, const std::vector<int64_t>& sizes) {
-  auto pieces = ctx.op("Split", {ctx.tensor(n->input(0)), ctx.constant_ints(sizes)}, sizes.size(), {{"axis", axis}});
-  ctx.bind_list(n->output(), pieces);
+// Splits along `axis` into `count` pieces of the sizes in the 1-D int64 tensor `sizes` and binds
+// them as the output list.
+void bind_split(ConversionContext& ctx, const Node* n, int64_t axis, const std::string& sizes, size_t count) {
+  ctx.bind_list(n->output(), ctx.op("Split", {ctx.tensor(n->input(0)), sizes}, count, {{"axis", axis}}));
 }
 
-int64_t static_size(const ConversionContext& ctx, const Value* v, int64_t axis) {
+void bind_static_split(ConversionContext& ctx, const Node* n, int64_t axis, const std::vector<int64_t>& sizes) {
+  bind_split(ctx, n, axis, ctx.constant_ints(sizes), sizes.size());
+}
+
+std::optional<int64_t> known_size(const ConversionContext& ctx, const Value* v, int64_t axis) {
   auto sizes = ctx.sizes(v);
-  if (!sizes) ctx.fail("needs the static size of the split dimension");
+  if (!sizes) return std::nullopt;
   return (*sizes)[static_cast<size_t>(axis)];
 }
 
-// aten::split(self, split_size | split_sizes, dim) and aten::split_with_sizes.
+int64_t static_size(const ConversionContext& ctx, const Value* v, int64_t axis) {
+  auto size = known_size(ctx, v, axis);
+  if (!size) ctx.fail("needs the static size of the split dimension");
+  return *size;
+}
+
+// Pieces of `piece` elements, the last one smaller.
+std::vector<int64_t> even_pieces(int64_t total, int64_t piece) {
+  std::vector<int64_t> sizes;
+  for (int64_t start = 0; start < total; start += piece) sizes.push_back(std::min(piece, total - start));
+  return sizes;
+}
+
+// The size of dim `axis` of v at run time, as a 1-element int64 tensor.
+std::string runtime_size(ConversionContext& ctx, const Value* v, int64_t axis) {
+  return ctx.op("Gather", {ctx.op("Shape", {ctx.tensor(v)}), ctx.constant_ints({axis})}, {{"axis", int64_t{0}}});
+}
+
+// When the piece size is only known at run time (computed from sizes), so is the number of
+// pieces; the trace fixed it where it unpacked the list into as many values as the example gave.
+size_t unpacked_count(const ConversionContext& ctx, const Node* n) {
+  const auto& uses = n->output()->uses();
+  if (uses.size() == 1 && uses[0].user->kind() == c10::prim::ListUnpack) return uses[0].user->outputs().size();
+  ctx.fail("the number of pieces depends on sizes computed at run time, and the list is not unpacked");
+}
+
+// Pieces of the run-time size `piece` (a 1-element int64 tensor), the last one taking the rest.
+void bind_runtime_even_split(ConversionContext& ctx, const Node* n, int64_t axis, const std::string& piece) {
+  size_t count = unpacked_count(ctx, n);
+  std::string total = runtime_size(ctx, n->input(0), axis);
+  if (count == 1) return bind_split(ctx, n, axis, total, 1);
+  auto leading = static_cast<int64_t>(count - 1);
+  std::string rest = ctx.op("Sub", {total, ctx.op("Mul", {piece, ctx.constant_ints({leading})})});
+  std::string sizes = ctx.op("Concat", {ctx.op("Expand", {piece, ctx.constant_ints({leading})}), rest}, {{"axis", int64_t{0}}});
+  bind_split(ctx, n, axis, sizes, count);
+}
+
+// aten::split(self, split_size | split_sizes, dim), split_with_sizes and their unsafe_ forms.
+// Sizes computed from x.size() at run time stay live.
 void split(ConversionContext& ctx, const Node* n) {
   int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
-  auto given = ctx.constant(n->input(1));
-  std::vector<int64_t> sizes;
-  if (given && given->isIntList()) {
-    sizes = given->toIntVector();
-  } else {
-    int64_t total = static_size(ctx, n->input(0), axis), piece = ctx.get_int(n->input(1));
-    for (int64_t start = 0; start < total; start += piece) sizes.push_back(std::min(piece, total - start));
-  }
-  bind_split(ctx, n, axis, sizes);
+  const Value* given = n->input(1);
+  if (given->type()->kind() == c10::TypeKind::ListType) return bind_split(ctx, n, axis, ctx.ints_tensor(given), ctx.list_length(given));
+  auto total = known_size(ctx, n->input(0), axis);
+  if (ctx.constant(given) && total) return bind_static_split(ctx, n, axis, even_pieces(*total, ctx.get_int(given)));
+  bind_runtime_even_split(ctx, n, axis, one_int(ctx, given, 0));
 }
 
 // aten::chunk(self, chunks, dim): pieces of ceil(size / chunks), the last one smaller.
 void chunk(ConversionContext& ctx, const Node* n) {
   int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
-  int64_t total = static_size(ctx, n->input(0), axis), chunks = ctx.get_int(n->input(1));
-  int64_t piece = (total + chunks - 1) / chunks;
-  std::vector<int64_t> sizes;
-  for (int64_t start = 0; start < total; start += piece) sizes.push_back(std::min(piece, total - start));
-  bind_split(ctx, n, axis, sizes);
+  auto total = known_size(ctx, n->input(0), axis);
+  if (ctx.constant(n->input(1)) && total) {
+    int64_t chunks = ctx.get_int(n->input(1));
+    return bind_static_split(ctx, n, axis, even_pieces(*total, (*total + chunks - 1) / chunks));
+  }
+  std::string chunks = one_int(ctx, n->input(1), 0);
+  std::string size = runtime_size(ctx, n->input(0), axis);
+  std::string rounded_up = ctx.op("Sub", {ctx.op("Add", {size, chunks}), ctx.constant_ints({1})});
+  bind_runtime_even_split(ctx, n, axis, ctx.op("Div", {rounded_up, chunks}));
 }
 
 void unbind(ConversionContext& ctx, const Node* n) {
@@ -215,6 +258,8 @@ void register_indexing_ops(ConverterRegistry& r) {
   r.add("aten::repeat", repeat);
   r.add("aten::split", split);
   r.add("aten::split_with_sizes", split);
+  r.add("aten::unsafe_split", split);
+  r.add("aten::unsafe_split_with_sizes", split);
   r.add("aten::chunk", chunk);
   r.add("aten::unbind", unbind);
   r.add("aten::embedding", embedding);

@@ -9,16 +9,8 @@ using torch::jit::Node;
 // aten::linear(input, weight, bias?) computes input·weightᵀ + bias.
 void linear(ConversionContext& ctx, const Node* n) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
-  std::string x = ctx.tensor_as(n->input(0), dtype), w = ctx.tensor_as(n->input(1), dtype);
-  bool has_bias = !ctx.is_none(n->input(2));
-  if (ctx.rank(n->input(0)) == 2) {
-    std::vector<std::string> inputs{x, w};
-    if (has_bias) inputs.push_back(ctx.tensor_as(n->input(2), dtype));
-    ctx.bind(n->output(), ctx.op("Gemm", inputs, {{"transB", int64_t{1}}}));
-    return;
-  }
-  std::string product = ctx.op("MatMul", {x, ctx.op("Transpose", {w})});
-  ctx.bind(n->output(), has_bias ? ctx.op("Add", {product, ctx.tensor_as(n->input(2), dtype)}) : product);
+  std::string bias = ctx.is_none(n->input(2)) ? "" : ctx.tensor_as(n->input(2), dtype);
+  ctx.bind(n->output(), emit_linear(ctx, ctx.tensor_as(n->input(0), dtype), ctx.rank(n->input(0)), ctx.tensor_as(n->input(1), dtype), bias));
 }
 
 // aten::addmm(bias, m1, m2, beta, alpha) = beta·bias + alpha·(m1·m2)
@@ -57,6 +49,16 @@ void einsum(ConversionContext& ctx, const Node* n) {
 }
 
 }  // namespace
+
+std::string emit_linear(ConversionContext& ctx, const std::string& x, int64_t rank, const std::string& weight, const std::string& bias) {
+  if (rank == 2) {
+    std::vector<std::string> inputs{x, weight};
+    if (!bias.empty()) inputs.push_back(bias);
+    return ctx.op("Gemm", inputs, {{"transB", int64_t{1}}});
+  }
+  std::string product = ctx.op("MatMul", {x, ctx.op("Transpose", {weight})});
+  return bias.empty() ? product : ctx.op("Add", {product, bias});
+}
 
 void register_linear_ops(ConverterRegistry& r) {
   r.add("aten::baddbmm", baddbmm);

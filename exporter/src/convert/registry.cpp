@@ -6,6 +6,7 @@ const ConverterRegistry& ConverterRegistry::instance() {
   static const ConverterRegistry registry = [] {
     ConverterRegistry r;
     register_activation_ops(r);
+    register_attention_ops(r);
     register_convolution_ops(r);
     register_creation_ops(r);
     register_elementwise_ops(r);

@@ -30,6 +30,7 @@ class ConverterRegistry {
 
 // One function per op family, each in its own ops_*.cpp.
 void register_activation_ops(ConverterRegistry& registry);
+void register_attention_ops(ConverterRegistry& registry);
 void register_convolution_ops(ConverterRegistry& registry);
 void register_creation_ops(ConverterRegistry& registry);
 void register_elementwise_ops(ConverterRegistry& registry);
@@ -43,6 +44,12 @@ void register_scalar_ops(ConverterRegistry& registry);
 void register_shape_ops(ConverterRegistry& registry);
 
 bool is_in_place(const std::string& kind);
+
+// Emitters shared by converters whose ops contain these layers (attention and transformer fast paths).
+// x·weightᵀ + bias (`bias` may be empty) for an input of rank `rank`: Gemm for a matrix, MatMul (+ Add) otherwise.
+std::string emit_linear(ConversionContext& ctx, const std::string& x, int64_t rank, const std::string& weight, const std::string& bias);
+// gelu with torch's `approximate` ("none": erf, "tanh").
+std::string emit_gelu(ConversionContext& ctx, const std::string& x, at::ScalarType dtype, const std::string& approximate);
 
 // A per-spatial-dim int list argument (stride, padding, ...); torch accepts one value for all
 // dims ("stride=2").
