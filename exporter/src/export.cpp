@@ -13,6 +13,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -91,9 +92,19 @@ struct TaggedModel {
   onnx::ModelProto onnx;
 };
 
+// LibTorch's warnings (deprecations, dtype notes from the model's own ops) would otherwise go to
+// stderr through glog, breaking the one-line error contract; they are the model's, shown with -v.
+class DebugLogWarnings : public c10::WarningHandler {
+  void process(const c10::SourceLocation&, const std::string& message, bool) override {
+    spdlog::debug("LibTorch warning: {}", message.substr(0, message.find('\n')));
+  }
+};
+
 TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& clock) {
   // Debian's LibTorch starts with one intra-op thread; the forward passes dominate export time.
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  static DebugLogWarnings warnings;
+  c10::Warning::set_warning_handler(&warnings);
   if (options.model.empty() == options.torchscript.empty()) throw ExportError("give one of --model NAME or --torchscript FILE");
   PreparedModel prepared = options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options);
   const TracedGraph& traced = prepared.traced;
