@@ -49,7 +49,9 @@ function exportCase(name, outPath) {
     '--out', outPath, '-q'];
   return new Promise((resolve) => {
     execFile(CLI, args, { encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve(error ? (firstLine(stderr).replace(/^htp-export: error: /, '') || `killed (${error.signal ?? error.code})`) : null);
+      if (!error) return resolve(null);
+      const line = stderr.split('\n').find((l) => l.startsWith('htp-export: error: ')) ?? firstLine(stderr);
+      resolve(line.replace(/^htp-export: error: /, '') || `killed (${error.signal ?? error.code})`);
     });
   });
 }
