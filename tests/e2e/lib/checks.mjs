@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import ort from 'onnxruntime-node';
 import { readOnnx } from './onnx_reader.mjs';
-import { readNpy } from './npy.mjs';
+import { halfToNumber, readNpy } from './npy.mjs';
 
 export const CLI = process.env.HTP_EXPORT;
 export const SOURCE_DIR = process.env.HTP_SOURCE_DIR;
@@ -66,8 +66,9 @@ export async function compareWithReference(modelPath, ioDir, { byName = false } 
         maxRef = Math.max(maxRef, Math.abs(Number(ref.data[k])));
         continue;
       }
-      const r = Number(ref.data[k]);
-      const g = Number(got.data[k]);
+      const half = ref.dtype === 'float16';
+      const r = half ? halfToNumber(ref.data[k]) : Number(ref.data[k]);
+      const g = half && got.type === 'float16' ? halfToNumber(got.data[k]) : Number(got.data[k]);
       if (Number.isFinite(r)) maxRef = Math.max(maxRef, Math.abs(r));
       if (r === g || (Number.isNaN(r) && Number.isNaN(g))) continue;
       maxDiff = Math.max(maxDiff, Math.abs(g - r));

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 const TYPES = {
-  '<f4': ['float32', Float32Array], '<f8': ['float64', Float64Array], '|i1': ['int8', Int8Array],
+  '<f2': ['float16', Uint16Array], '<f4': ['float32', Float32Array], '<f8': ['float64', Float64Array], '|i1': ['int8', Int8Array],
   '<i2': ['int16', Int16Array], '<i4': ['int32', Int32Array], '<i8': ['int64', BigInt64Array],
   '|u1': ['uint8', Uint8Array], '|b1': ['bool', Uint8Array],
 };
@@ -24,4 +24,14 @@ export function readNpy(path) {
   copy.set(bytes);
   const data = new ArrayType(copy.buffer, 0, bytes.length / ArrayType.BYTES_PER_ELEMENT);
   return { dtype, shape, data: dtype === 'bool' ? Uint8Array.from(data) : data };
+}
+
+// The number an IEEE half (as its 16 bits) stands for.
+export function halfToNumber(bits) {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
