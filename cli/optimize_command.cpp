@@ -23,6 +23,7 @@ struct OptimizeCommandOptions {
   std::string report;
   std::vector<std::string> passes;
   std::vector<std::string> disabled;
+  std::optional<int64_t> fold_limit;
 };
 
 int run_optimize(const OptimizeCommandOptions& options) {
@@ -33,6 +34,7 @@ int run_optimize(const OptimizeCommandOptions& options) {
   settings.model_dir = onnxio::model_folder(options.in);
   settings.enabled = options.passes;
   settings.disabled = options.disabled;
+  if (options.fold_limit) settings.fold_limit = *options.fold_limit;
   optimizer::OptimizeReport report;
   try {
     report = optimizer::optimize(model, settings);
@@ -60,7 +62,15 @@ Command add_optimize_command(CLI::App& parent) {
   app->add_option("--passes", options->passes, "run only these passes (comma-separated names, docs/optimizer.md)")
       ->delimiter(',');
   app->add_option("--disable", options->disabled, "skip these passes (comma-separated names)")->delimiter(',');
+  add_fold_limit_option(*app, options->fold_limit);
   return {app, [options] { return run_optimize(*options); }};
+}
+
+CLI::Option* add_fold_limit_option(CLI::App& app, std::optional<int64_t>& limit) {
+  return app
+      .add_option("--fold-limit", limit,
+                  "largest tensor constant folding may create, e.g. 64M or 1G (default 256M); bigger ones stay nodes")
+      ->transform(CLI::AsSizeValue(/*kb_is_1000=*/false));
 }
 
 }  // namespace htp::cli
