@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 
 namespace htp::cli {
 
@@ -19,5 +21,8 @@ Command add_extract_command(CLI::App& parent);
 Command add_optimize_command(CLI::App& parent);
 Command add_partition_command(CLI::App& parent);
 Command add_verify_command(CLI::App& parent);
+
+// --fold-limit SIZE (bytes, or with a K/M/G suffix, powers of 1024), shared by optimize and export --optimize.
+CLI::Option* add_fold_limit_option(CLI::App& app, std::optional<int64_t>& limit);
 
 }  // namespace htp::cli

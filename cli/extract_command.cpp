@@ -5,6 +5,7 @@
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/tensor_data.h"
 #include "htp/tagging/extract.h"
 
 #include <iostream>
@@ -26,6 +27,8 @@ int run_extract(const ExtractOptions& options) {
   onnx::ModelProto part;
   try {
     part = tagging::extract_module(model, options.scope);
+    // The part, wherever it goes, must not point at the input's data file.
+    onnxio::load_external_data(part, onnxio::model_folder(options.in));
   } catch (const Error& e) {
     throw Error("'" + options.in + "': " + e.what());
   }

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   app.add_flag("--external-data", options.external_data,
                "write the weights to OUT.data (ONNX external data); automatic above protobuf's 2 GB limit");
   app.add_flag("--optimize", options.optimize, "optimize the tagged graph before writing (docs/optimizer.md)");
+  htp::cli::add_fold_limit_option(app, options.fold_limit);
   app.add_option("--report", options.report_path, "write the coverage report (JSON) to this file");
   app.add_option("--sidecar", options.sidecar_path, "write coverage, module tree and every node's tag (JSON) to this file");
   app.add_option("--seed", options.seed, "seed of the random weights and example inputs")->capture_default_str();
@@ -106,6 +107,7 @@ int main(int argc, char** argv) {
       throw htp::exporter::ExportError("nothing to export: give --model NAME (see --list-models) or --torchscript FILE");
     }
     if (options.out.empty()) throw htp::exporter::ExportError("missing --out FILE");
+    if (options.fold_limit && !options.optimize) throw htp::exporter::ExportError("--fold-limit applies with --optimize");
     for (const auto& shape : input_shapes) options.input_shapes.push_back(parse_shape(shape));
     print_summary(htp::exporter::export_model(options));
     return 0;

@@ -5,12 +5,11 @@
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/tensor_data.h"
 #include "htp/optimizer/optimize.h"
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -24,50 +23,24 @@ struct OptimizeCommandOptions {
   std::string report;
   std::vector<std::string> passes;
   std::vector<std::string> disabled;
+  std::optional<int64_t> fold_limit;
 };
-
-std::string external_entry(const onnx::TensorProto& tensor, const std::string& key) {
-  for (const auto& entry : tensor.external_data()) {
-    if (entry.key() == key) return entry.value();
-  }
-  return "";
-}
-
-// Reads external-data initializers into the model, so the output, wherever it goes, does not point
-// at the input's data file (the writer moves large tensors out again above protobuf's limit).
-void load_external_data(onnx::ModelProto& model, const std::string& model_dir) {
-  for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
-    if (tensor.data_location() != onnx::TensorProto::EXTERNAL) continue;
-    const std::string path = (std::filesystem::path(model_dir) / external_entry(tensor, "location")).string();
-    std::ifstream in(path, std::ios::binary);
-    if (external_entry(tensor, "location").empty() || !in) {
-      throw Error("cannot read external data of tensor '" + tensor.name() + "' from '" + path + "'");
-    }
-    const std::string offset = external_entry(tensor, "offset");
-    const std::string length = external_entry(tensor, "length");
-    in.seekg(offset.empty() ? 0 : std::stoll(offset));
-    std::string bytes = length.empty() ? std::string(std::istreambuf_iterator<char>(in), {}) : std::string(std::stoull(length), '\0');
-    if (!length.empty()) in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!in && !length.empty()) throw Error("external data of tensor '" + tensor.name() + "' in '" + path + "' is truncated");
-    tensor.set_raw_data(std::move(bytes));
-    tensor.clear_external_data();
-    tensor.clear_data_location();
-  }
-}
 
 int run_optimize(const OptimizeCommandOptions& options) {
   onnxio::check_writable_location(options.out);
   if (!options.report.empty()) onnxio::check_writable_location(options.report);
   onnx::ModelProto model = onnxio::read_onnx_model(options.in);
   optimizer::OptimizeOptions settings;
-  settings.model_dir = std::filesystem::path(options.in).parent_path().string();
-  if (settings.model_dir.empty()) settings.model_dir = ".";
+  settings.model_dir = onnxio::model_folder(options.in);
   settings.enabled = options.passes;
   settings.disabled = options.disabled;
+  if (options.fold_limit) settings.fold_limit = *options.fold_limit;
   optimizer::OptimizeReport report;
   try {
     report = optimizer::optimize(model, settings);
-    load_external_data(model, settings.model_dir);
+    // The output, wherever it goes, must not point at the input's data file (the writer moves large
+    // tensors out again above protobuf's limit).
+    onnxio::load_external_data(model, settings.model_dir);
   } catch (const Error& e) {
     throw Error("'" + options.in + "': " + e.what());
   }
@@ -89,7 +62,15 @@ Command add_optimize_command(CLI::App& parent) {
   app->add_option("--passes", options->passes, "run only these passes (comma-separated names, docs/optimizer.md)")
       ->delimiter(',');
   app->add_option("--disable", options->disabled, "skip these passes (comma-separated names)")->delimiter(',');
+  add_fold_limit_option(*app, options->fold_limit);
   return {app, [options] { return run_optimize(*options); }};
+}
+
+CLI::Option* add_fold_limit_option(CLI::App& app, std::optional<int64_t>& limit) {
+  return app
+      .add_option("--fold-limit", limit,
+                  "largest tensor constant folding may create, e.g. 64M or 1G (default 256M); bigger ones stay nodes")
+      ->transform(CLI::AsSizeValue(/*kb_is_1000=*/false));
 }
 
 }  // namespace htp::cli

@@ -6,6 +6,7 @@
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/tensor_data.h"
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/reports.h"
 #include "htp/tagging/scope_names.h"
@@ -86,6 +87,8 @@ int run_tag(const TagOptions& options) {
   }
   inheritance::InheritanceEngine().run(graph, *tree);
   tagging::tag_model(model, *tree, tagging::NodeNames::kKeep);
+  // The output, wherever it goes, must not point at the input's data file.
+  onnxio::load_external_data(model, onnxio::model_folder(options.in));
   onnxio::write_onnx_model(model, options.out);
   print_summary(tagging::coverage_report(model), options);
   return 0;

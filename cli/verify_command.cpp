@@ -6,6 +6,7 @@
 #include "htp/exporter/npy.h"
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/tensor_data.h"
 #include "htp/optimizer/tensor_proto.h"
 #include "htp/optimizer/verify.h"
 
@@ -49,11 +50,6 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return text + "]";
 }
 
-std::string directory_of(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  return dir.empty() ? "." : dir;
-}
-
 void save_io(const std::string& dir, const optimizer::VerifyResult& result) {
   std::filesystem::create_directories(dir);
   for (size_t k = 0; k < result.inputs.size(); ++k) {
@@ -70,8 +66,8 @@ int run_verify(const VerifyCommandOptions& options) {
   for (const auto& dim : options.dims) verify.dims.insert(parse_dim(dim));
   const onnx::ModelProto first = onnxio::read_onnx_model(options.first);
   const onnx::ModelProto second = onnxio::read_onnx_model(options.second);
-  const optimizer::VerifyResult result = optimizer::verify_models({first, directory_of(options.first)},
-                                                                  {second, directory_of(options.second)}, verify);
+  const optimizer::VerifyResult result = optimizer::verify_models({first, onnxio::model_folder(options.first)},
+                                                                  {second, onnxio::model_folder(options.second)}, verify);
   std::cout << "inputs (seed " << options.seed << "):";
   for (const auto& [name, value] : result.inputs) {
     std::cout << " " << name << " " << shape_text(value.sizes().vec());

@@ -2,6 +2,7 @@
 
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/tensor_data.h"
 
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
@@ -23,31 +24,12 @@ struct TensorType {
   Shape dims;
 };
 
-int64_t element_bytes(int32_t elem_type) {
-  switch (elem_type) {
-    case onnx::TensorProto::BOOL:
-    case onnx::TensorProto::INT8:
-    case onnx::TensorProto::UINT8:
-      return 1;
-    case onnx::TensorProto::INT16:
-    case onnx::TensorProto::UINT16:
-    case onnx::TensorProto::FLOAT16:
-    case onnx::TensorProto::BFLOAT16:
-      return 2;
-    case onnx::TensorProto::INT32:
-    case onnx::TensorProto::UINT32:
-    case onnx::TensorProto::FLOAT:
-      return 4;
-    case onnx::TensorProto::INT64:
-    case onnx::TensorProto::UINT64:
-    case onnx::TensorProto::DOUBLE:
-    case onnx::TensorProto::COMPLEX64:
-      return 8;
-    case onnx::TensorProto::COMPLEX128:
-      return 16;
-    default:
-      return 0;  // strings and undefined types have no static size
-  }
+// Bytes per element; 0 for strings and undefined types, which have no static size.
+int64_t element_bytes(int32_t elem_type) { return static_cast<int64_t>(onnxio::element_size(elem_type)); }
+
+std::optional<int64_t> checked_bytes(const TensorType& type) {
+  const std::optional<int64_t> elements = onnxio::checked_product(type.dims);
+  return elements ? onnxio::checked_mul(*elements, element_bytes(type.elem_type)) : std::nullopt;
 }
 
 double elements(const Shape& dims, size_t from = 0) {
@@ -84,7 +66,7 @@ class TypeTable {
       for (const auto& value : *values) add(value);
     }
     for (const auto& tensor : graph.initializer()) {
-      types_[tensor.name()] = {tensor.data_type(), Shape(tensor.dims().begin(), tensor.dims().end())};
+      record(tensor.name(), {tensor.data_type(), Shape(tensor.dims().begin(), tensor.dims().end())});
     }
   }
 
@@ -105,15 +87,19 @@ class TypeTable {
       if (!dim.has_dim_value() || dim.dim_value() < 0) return;
       type.dims.push_back(dim.dim_value());
     }
-    types_[value.name()] = std::move(type);
+    record(value.name(), std::move(type));
+  }
+
+  // Declared sizes are untrusted: a shape whose byte count overflows int64 counts as unknown.
+  void record(const std::string& name, TensorType type) {
+    if (checked_bytes(type)) types_[name] = std::move(type);
   }
 
   std::unordered_map<std::string, TensorType> types_;
 };
 
-int64_t tensor_bytes(const TensorType& type) {
-  return static_cast<int64_t>(elements(type.dims)) * element_bytes(type.elem_type);
-}
+// TypeTable holds only types whose bytes fit.
+int64_t tensor_bytes(const TensorType& type) { return checked_bytes(type).value_or(0); }
 
 int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
   for (const auto& attribute : node.attribute()) {

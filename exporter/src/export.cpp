@@ -121,7 +121,9 @@ TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& cl
   tagging::tag_model(onnx_model, traced.modules);
   clock.stage("tagged");
   if (options.optimize) {
-    const optimizer::OptimizeReport optimized = optimizer::optimize(onnx_model);
+    optimizer::OptimizeOptions settings;
+    if (options.fold_limit) settings.fold_limit = *options.fold_limit;
+    const optimizer::OptimizeReport optimized = optimizer::optimize(onnx_model, settings);
     spdlog::info("optimized: {} -> {} nodes in {:.2f} s", optimized.nodes_before, optimized.nodes_after, optimized.seconds);
     clock.stage("optimized");
   }

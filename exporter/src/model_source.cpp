@@ -2,6 +2,7 @@
 
 #include "htp/exporter/errors.h"
 #include "htp/exporter/npy.h"
+#include "htp/onnxio/tensor_data.h"
 #include "torchscript_source.h"
 #include "trace_zoo.h"
 #include "weights.h"
@@ -9,6 +10,11 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 #include <torch/utils.h>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
 
 namespace htp::exporter {
 namespace {
@@ -21,6 +27,37 @@ at::ScalarType parse_dtype(const std::string& name) {
   auto it = kDtypes.find(name);
   if (it == kDtypes.end()) throw ExportError("unknown --input-dtype '" + name + "' (float32, float64, float16, int64, int32, int16, int8, uint8, bool)");
   return it->second;
+}
+
+// MemAvailable of /proc/meminfo in bytes; nullopt where the kernel does not say.
+std::optional<int64_t> available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);) {
+    long long kib = 0;
+    if (std::sscanf(line.c_str(), "MemAvailable: %lld kB", &kib) == 1) return onnxio::checked_mul(kib, 1024);
+  }
+  return std::nullopt;
+}
+
+std::string gib(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (int64_t{1} << 30));
+  return text;
+}
+
+// Refuses a requested example input that cannot fit in memory, before LibTorch tries to allocate it.
+void check_input_fits(const std::vector<int64_t>& shape, const std::string& dtype_name) {
+  const at::ScalarType dtype = parse_dtype(dtype_name);
+  std::string text;
+  for (int64_t dim : shape) text += (text.empty() ? "" : ",") + std::to_string(dim);
+  const std::optional<int64_t> elements = onnxio::checked_product(shape);
+  const std::optional<int64_t> bytes = elements ? onnxio::checked_mul(*elements, c10::elementSize(dtype)) : std::nullopt;
+  if (!bytes) throw ExportError("--input-shape " + text + " has more bytes than a 64-bit size can count");
+  const std::optional<int64_t> available = available_memory();
+  if (available && *bytes > *available) {
+    throw ExportError("--input-shape " + text + " asks for " + std::to_string(*bytes) + " bytes (" + gib(*bytes) + ") of " +
+                      dtype_name + ", more than the " + gib(*available) + " of memory available");
+  }
 }
 
 // Deterministic example values: normal floats, small non-negative integers (valid indices for
@@ -39,7 +76,9 @@ std::vector<at::Tensor> torchscript_inputs(const ExportOptions& options) {
   if (options.input_dtypes.size() > options.input_shapes.size()) throw ExportError("more --input-dtype than --input-shape options");
   torch::manual_seed(options.seed);
   for (size_t i = 0; i < options.input_shapes.size(); ++i) {
-    at::ScalarType dtype = i < options.input_dtypes.size() ? parse_dtype(options.input_dtypes[i]) : at::kFloat;
+    const std::string dtype_name = i < options.input_dtypes.size() ? options.input_dtypes[i] : "float32";
+    check_input_fits(options.input_shapes[i], dtype_name);
+    const at::ScalarType dtype = parse_dtype(dtype_name);
     inputs.push_back(random_input(options.input_shapes[i], dtype));
   }
   if (inputs.empty()) throw ExportError("a TorchScript archive needs example inputs: --input FILE.npy or --input-shape N,C,...");
@@ -52,6 +91,7 @@ PreparedModel prepare_zoo_model(const ExportOptions& options) {
   if (!options.input_files.empty() || !options.input_dtypes.empty() || options.input_shapes.size() > 1) {
     throw ExportError("zoo models take at most one --input-shape (the image size) and no --input/--input-dtype");
   }
+  if (!options.input_shapes.empty()) check_input_fits(options.input_shapes[0], "float32");  // an image, before the model is built
   torch::manual_seed(options.seed);
   zoo::ZooModel model;
   try {

@@ -2,6 +2,7 @@
 
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/tensor_data.h"
 
 #include <google/protobuf/unknown_field_set.h>
 #include <onnx/checker.h>
@@ -163,6 +164,7 @@ onnx::ModelProto read_onnx_model(const std::string& path) {
   if (bytes.empty() || !model.ParseFromString(bytes) || !model.has_graph()) {
     throw Error("'" + path + "' is not an ONNX model");
   }
+  check_model_tensors(model, path);
   return model;
 }
 

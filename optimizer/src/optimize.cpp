@@ -26,11 +26,12 @@ void check_known(const std::vector<std::string>& requested, const std::vector<st
 }
 
 std::vector<std::unique_ptr<Pass>> selected_passes(const OptimizeOptions& options) {
+  if (options.fold_limit < 0) throw Error("the fold limit must not be negative");
   const std::vector<std::string> known = pass_names();
   check_known(options.enabled, known);
   check_known(options.disabled, known);
   std::vector<std::unique_ptr<Pass>> passes;
-  for (auto& pass : canonical_passes()) {
+  for (auto& pass : canonical_passes(options)) {
     const bool enabled = options.enabled.empty() || contains(options.enabled, pass->name());
     if (enabled && !contains(options.disabled, pass->name())) passes.push_back(std::move(pass));
   }

@@ -8,7 +8,7 @@
 
 namespace htp::optimizer {
 
-std::vector<std::unique_ptr<Pass>> canonical_passes() {
+std::vector<std::unique_ptr<Pass>> canonical_passes(const OptimizeOptions& options) {
   std::vector<std::unique_ptr<Pass>> passes;
   // Cleanup first, so later passes see single-consumer chains and shared constants.
   passes.push_back(make_eliminate_identity());
@@ -17,7 +17,7 @@ std::vector<std::unique_ptr<Pass>> canonical_passes() {
   // Shape queries the declared types answer become constants, then every node with constant
   // inputs is evaluated: the initializers the structural and fusion passes below look for.
   passes.push_back(make_fold_static_shapes());
-  passes.push_back(make_fold_constants());
+  passes.push_back(make_fold_constants(options.fold_limit));
   // Equal constants are shared by now, so duplicated subgraphs have equal inputs.
   passes.push_back(make_eliminate_common_subexpressions());
   // After CSE, so a shape assembled from one shared Shape node is recognised whole.

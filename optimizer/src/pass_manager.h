@@ -9,8 +9,8 @@
 
 namespace htp::optimizer {
 
-// Every pass in canonical order (see docs/optimizer.md for why this order).
-std::vector<std::unique_ptr<Pass>> canonical_passes();
+// Every pass in canonical order (see docs/optimizer.md for why this order), set up by `options`.
+std::vector<std::unique_ptr<Pass>> canonical_passes(const OptimizeOptions& options = {});
 
 class PassManager {
  public:

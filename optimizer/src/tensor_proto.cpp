@@ -1,12 +1,12 @@
 #include "htp/optimizer/tensor_proto.h"
 
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/tensor_data.h"
 
 #include <ATen/ATen.h>
 
 #include <cctype>
 #include <cstring>
-#include <fstream>
 #include <map>
 
 namespace htp::optimizer {
@@ -21,26 +21,6 @@ const std::map<at::ScalarType, int32_t>& dtype_table() {
       {at::kByte, onnx::TensorProto::UINT8},    {at::kBool, onnx::TensorProto::BOOL},
   };
   return table;
-}
-
-std::string external_entry(const onnx::TensorProto& proto, const std::string& key) {
-  for (const auto& entry : proto.external_data()) {
-    if (entry.key() == key) return entry.value();
-  }
-  return "";
-}
-
-void read_external(const onnx::TensorProto& proto, const std::string& model_dir, void* data, size_t bytes) {
-  const std::string location = external_entry(proto, "location");
-  const std::string path = model_dir + "/" + location;
-  std::ifstream in(path, std::ios::binary);
-  if (location.empty() || !in) throw Error("cannot read external data of tensor '" + proto.name() + "' from '" + path + "'");
-  const std::string offset = external_entry(proto, "offset");
-  in.seekg(offset.empty() ? 0 : std::stoll(offset));
-  in.read(static_cast<char*>(data), static_cast<std::streamsize>(bytes));
-  if (static_cast<size_t>(in.gcount()) != bytes) {
-    throw Error("external data of tensor '" + proto.name() + "' in '" + path + "' is shorter than its shape");
-  }
 }
 
 // Copies a typed repeated field into the tensor, narrowing as ONNX stores small types widened.
@@ -89,7 +69,9 @@ at::Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& 
   at::Tensor tensor = at::empty(dims, aten_dtype(proto.data_type()));
   const size_t bytes = tensor.numel() * tensor.element_size();
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
-    read_external(proto, model_dir, tensor.data_ptr(), bytes);
+    const std::string data = onnxio::read_external_data(proto, model_dir);
+    if (data.size() != bytes) throw Error("tensor '" + proto.name() + "' has " + std::to_string(data.size()) + " external bytes for " + std::to_string(bytes));
+    std::memcpy(tensor.data_ptr(), data.data(), bytes);
   } else if (proto.has_raw_data()) {
     if (proto.raw_data().size() != bytes) {
       throw Error("tensor '" + proto.name() + "' has " + std::to_string(proto.raw_data().size()) + " raw bytes for " + std::to_string(bytes));

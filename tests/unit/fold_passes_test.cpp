@@ -1,6 +1,8 @@
 // FoldConstants, FoldStaticShapes and FoldReshapeCopiedDims: graphs they must rewrite (same outputs in the ATen evaluator,
 // tags kept on the nodes that remain) and graphs they must leave alone.
+#include "allocation_cap.h"
 #include "tiny_graph.h"
+#include "user_error.h"
 
 #include "htp/optimizer/optimize.h"
 
@@ -117,6 +119,37 @@ TEST(FoldConstants, LeavesRuntimeGrowingRandomAndInvalidNodesAlone) {
   // A graph output keeps its producer.
   g.node("Neg", {"k"}, {"out"});
   expect_unchanged_by(g.model(), "FoldConstants");
+}
+
+// No tensor above the fold limit is made: a 2 MiB Transpose folds by default and stays under a
+// 1 MiB limit, as does a Constant of 2 MiB; the evaluation itself cannot allocate above the limit.
+TEST(FoldConstants, MaterializesNothingAboveTheFoldLimit) {
+  TinyGraph g;
+  g.input("x", {1024, 512}).output("y").output("z");
+  g.initializer("w", at::randn({512, 1024}));
+  g.node("Transpose", {"w"}, {"w_t"});
+  g.node("Add", {"x", "w_t"}, {"y"});
+  g.constant("c", at::ones({1024, 512}));
+  g.node("Add", {"x", "c"}, {"z"});
+  onnx::ModelProto by_default = g.model();
+  optimize_with(by_default, {"FoldConstants"});
+  EXPECT_EQ(op_types(by_default), (Strings{"Add", "Add"}));
+
+  onnx::ModelProto capped = g.model();
+  optimizer::OptimizeOptions options;
+  options.enabled = {"FoldConstants"};
+  options.fold_limit = int64_t{1} << 20;
+  optimizer::optimize(capped, options);
+  EXPECT_EQ(op_types(capped), (Strings{"Transpose", "Add", "Constant", "Add"}));
+  expect_same_outputs(g.model(), capped, {{"x", at::randn({1024, 512})}});
+
+  {
+    const optimizer::AllocationCap cap(int64_t{1} << 20);
+    EXPECT_NO_THROW(at::empty({256, 1024}));
+    EXPECT_EQ(user_error_of([] { at::empty({257, 1024}); }), "a tensor of 1052672 bytes exceeds the cap of 1048576 bytes");
+    EXPECT_THROW(at::ones({1024}).expand({1024, 1024}).contiguous(), Error);  // temporaries too
+  }
+  EXPECT_NO_THROW(at::empty({1024, 1024}));  // the cap ends with its scope
 }
 
 TEST(FoldStaticShapes, FoldsKnownShapesAndTheChainsAfterThem) {

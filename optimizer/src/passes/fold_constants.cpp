@@ -3,13 +3,17 @@
 //
 // Size rule: a node folds only when its outputs take at most max(its inputs' bytes, 1 MiB), so
 // ConstantOfShape/Expand/Tile/Range blow-ups stay nodes; for those four the output size is worked
-// out from the constant inputs before anything is allocated. Nondeterministic ops (RandomNormal,
+// out from the constant inputs before anything is allocated. Above that, no output or temporary
+// ever exceeds the fold limit (OptimizeOptions::fold_limit): outputs whose declared shapes are larger
+// are not evaluated, and the evaluation runs under an AllocationCap. Nondeterministic ops (RandomNormal,
 // RandomUniform(Like), Bernoulli, Multinomial) have no evaluator and never fold; nor do nodes the
 // evaluator rejects (e.g. training-mode Dropout), which stay as they are.
 #include "passes/folding.h"
 #include "passes/passes.h"
 
+#include "allocation_cap.h"
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/tensor_data.h"
 #include "htp/optimizer/evaluator.h"
 
 #include <ATen/ATen.h>
@@ -68,8 +72,25 @@ std::optional<double> generated_elements(const onnx::NodeProto& node, const std:
   return std::nullopt;
 }
 
+// The bytes the node's outputs take by their declared static shapes (nullopt when one is not static,
+// of unknown element size, or too large to count).
+std::optional<int64_t> declared_output_bytes(const Graph& graph, const onnx::NodeProto& node) {
+  int64_t total = 0;
+  for (const auto& name : node.output()) {
+    if (name.empty()) continue;
+    const std::optional<TensorInfo> info = graph.tensor_info(name);
+    if (!info || !info->is_static() || onnxio::element_size(info->elem_type) == 0) return std::nullopt;
+    const std::optional<int64_t> elements = onnxio::checked_product(*info->dims);
+    const std::optional<int64_t> bytes =
+        elements ? onnxio::checked_mul(*elements, static_cast<int64_t>(onnxio::element_size(info->elem_type))) : std::nullopt;
+    if (!bytes || __builtin_add_overflow(total, *bytes, &total)) return std::nullopt;
+  }
+  return total;
+}
+
 class FoldConstants : public Pass {
  public:
+  explicit FoldConstants(int64_t fold_limit) : fold_limit_(fold_limit) {}
   const char* name() const override { return "FoldConstants"; }
 
   bool run(Graph& graph) override {
@@ -97,6 +118,7 @@ class FoldConstants : public Pass {
   }
 
   std::unordered_map<const onnx::NodeProto*, std::string> rejected_;
+  int64_t fold_limit_;
 
   static bool constant_inputs(const Graph& graph, const onnx::NodeProto& node, std::vector<at::Tensor>& inputs) {
     for (const auto& name : node.input()) {
@@ -106,27 +128,31 @@ class FoldConstants : public Pass {
     return true;
   }
 
-  static std::optional<std::vector<at::Tensor>> evaluate(const Graph& graph, const onnx::NodeProto& node,
-                                                         const std::vector<at::Tensor>& inputs) {
-    const int64_t limit = std::max(bytes_of(inputs), kFreeGrowthBytes);
+  std::optional<std::vector<at::Tensor>> evaluate(const Graph& graph, const onnx::NodeProto& node,
+                                                  const std::vector<at::Tensor>& inputs) const {
+    // A Constant holds its value already: only the fold limit applies to it.
+    const int64_t limit = node.op_type() == "Constant" ? fold_limit_
+                                                       : std::min(std::max(bytes_of(inputs), kFreeGrowthBytes), fold_limit_);
     // 8 bytes per element bounds every dtype the evaluator produces.
     if (auto elements = generated_elements(node, inputs); elements && *elements * 8 > static_cast<double>(limit)) {
       return std::nullopt;
     }
+    if (auto declared = declared_output_bytes(graph, node); declared && *declared > limit) return std::nullopt;
     std::vector<at::Tensor> outputs;
     try {
+      const AllocationCap cap(fold_limit_);
       outputs = evaluate_node(node, inputs, graph.opset());
     } catch (const Error& e) {
       spdlog::debug("optimizer: FoldConstants leaves a node as it is: {}", e.what());
       return std::nullopt;
     }
-    if (node.op_type() != "Constant" && bytes_of(outputs) > limit) return std::nullopt;
+    if (bytes_of(outputs) > limit) return std::nullopt;
     return outputs;
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Pass> make_fold_constants() { return std::make_unique<FoldConstants>(); }
+std::unique_ptr<Pass> make_fold_constants(int64_t fold_limit) { return std::make_unique<FoldConstants>(fold_limit); }
 
 }  // namespace htp::optimizer

@@ -10,6 +10,7 @@
 #include "attributes.h"
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/tensor_data.h"
 #include "htp/optimizer/evaluator.h"
 
 #include <ATen/ATen.h>
@@ -53,9 +54,9 @@ std::optional<at::Tensor> static_shape(const Graph& graph, const onnx::NodeProto
 std::optional<at::Tensor> static_size(const Graph& graph, const onnx::NodeProto& node) {
   auto info = graph.tensor_info(node.input(0));
   if (!info || !info->is_static()) return std::nullopt;
-  int64_t size = 1;
-  for (int64_t d : *info->dims) size *= d;
-  return at::scalar_tensor(size, at::kLong);
+  const std::optional<int64_t> size = onnxio::checked_product(*info->dims);
+  if (!size) return std::nullopt;  // declared dims whose product overflows int64: Size stays a node
+  return at::scalar_tensor(*size, at::kLong);
 }
 
 // Gather or Slice of a Shape output with constant indices: evaluated on the reported dims with

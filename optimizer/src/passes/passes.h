@@ -4,6 +4,7 @@
 
 #include "pass.h"
 
+#include <cstdint>
 #include <memory>
 
 namespace htp::optimizer {
@@ -13,7 +14,8 @@ std::unique_ptr<Pass> make_eliminate_dead_nodes();
 std::unique_ptr<Pass> make_eliminate_unused_initializers();
 std::unique_ptr<Pass> make_deduplicate_initializers();
 std::unique_ptr<Pass> make_fold_static_shapes();
-std::unique_ptr<Pass> make_fold_constants();
+// `fold_limit`: the largest tensor in bytes it materializes (OptimizeOptions::fold_limit).
+std::unique_ptr<Pass> make_fold_constants(int64_t fold_limit);
 std::unique_ptr<Pass> make_eliminate_common_subexpressions();
 std::unique_ptr<Pass> make_fold_reshape_copied_dims();
 std::unique_ptr<Pass> make_cancel_transposes();

@@ -262,11 +262,13 @@ export function caseDir(root, name, files = {}) {
 }
 
 // A failing run: non-zero exit (not a crash), exactly one `htp-export: error: ...` line on stderr,
-// and no files left in `dir` but the given inputs. Returns the message after the prefix.
-export function expectFailure(args, dir, inputs = []) {
+// and no files left in `dir` but the given inputs. Returns the message after the prefix. With
+// `status`, the exit status must be that one.
+export function expectFailure(args, dir, inputs = [], status = undefined) {
   const result = runCli(['-q', ...args]);
   assert.equal(result.signal, null, `killed by ${result.signal}; stderr: ${result.stderr}`);
   assert.notEqual(result.status, 0, `exit status 0; stdout: ${result.stdout}`);
+  if (status !== undefined) assert.equal(result.status, status, `exit status; stderr: ${result.stderr}`);
   const lines = result.stderr.split('\n').filter((line) => line !== '');
   assert.equal(lines.length, 1, `stderr must be one line, got:\n${result.stderr}`);
   assert.ok(result.stderr.endsWith('\n'), 'stderr line must end with a newline');

@@ -56,3 +56,70 @@ export function withoutNodeMetadata(model) {
     ? lengthDelimited(1, strip(graph, f))
     : graph.subarray(f.keyStart, f.fieldEnd)))));
 }
+
+// Small models written from scratch, for files no exporter would write (malformed tensors, external
+// data pointing anywhere).
+
+// Varint of a JS number or BigInt; negative int64 values as their 64-bit two's complement.
+function encodeInt64(value) {
+  let rest = BigInt.asUintN(64, BigInt(value));
+  const bytes = [];
+  for (; rest >= 128n; rest >>= 7n) bytes.push(Number(rest & 0x7fn) | 0x80);
+  bytes.push(Number(rest));
+  return Buffer.from(bytes);
+}
+
+const varintField = (number, value) => Buffer.concat([encodeVarint(number * 8), encodeInt64(value)]);
+const stringField = (number, text) => lengthDelimited(number, Buffer.from(text, 'utf8'));
+
+// TensorProto from { name, dataType (default 1, float), dims, rawData, floatData, external: { location,
+// offset, length } }; fields left out are not written.
+export function tensorProto({ name, dataType = 1, dims = [], rawData, floatData, external }) {
+  const parts = dims.map((dim) => varintField(1, dim));
+  parts.push(varintField(2, dataType));
+  if (floatData) {
+    const packed = Buffer.alloc(4 * floatData.length);
+    floatData.forEach((value, k) => packed.writeFloatLE(value, 4 * k));
+    parts.push(lengthDelimited(4, packed));
+  }
+  if (name !== undefined) parts.push(stringField(8, name));
+  if (rawData) parts.push(lengthDelimited(9, rawData));
+  if (external) {
+    for (const key of ['location', 'offset', 'length']) {
+      if (external[key] !== undefined) {
+        parts.push(lengthDelimited(13, Buffer.concat([stringField(1, key), stringField(2, String(external[key]))])));
+      }
+    }
+    parts.push(varintField(14, 1));  // data_location: EXTERNAL
+  }
+  return Buffer.concat(parts);
+}
+
+function floatValueInfo(name, size) {
+  const dim = lengthDelimited(1, varintField(1, size));  // Dimension.dim_value
+  const tensorType = Buffer.concat([varintField(1, 1), lengthDelimited(2, dim)]);
+  return Buffer.concat([stringField(1, name), lengthDelimited(2, lengthDelimited(1, tensorType))]);
+}
+
+function nodeProto(name, opType, inputs, outputs, attributes = []) {
+  return Buffer.concat([...inputs.map((i) => stringField(1, i)), ...outputs.map((o) => stringField(2, o)),
+    stringField(3, name), stringField(4, opType), ...attributes.map((a) => lengthDelimited(5, a))]);
+}
+
+// y = x + w + c for a float [4] input x, initializer `w` and Constant `c` ('const' node, tensor attribute 'value'):
+// the given TensorProto bytes, or well-formed ones ([4] floats) where left out. Opset 17, IR 8.
+export function tinyModel({ w = tensorProto({ name: 'w', dims: [4], floatData: [1, 2, 3, 4] }),
+  c = tensorProto({ dims: [4], floatData: [0.5, 0.5, 0.5, 0.5] }) } = {}) {
+  const valueAttribute = Buffer.concat([stringField(1, 'value'), lengthDelimited(5, c), varintField(20, 4)]);
+  const graph = Buffer.concat([
+    lengthDelimited(1, nodeProto('const', 'Constant', [], ['c'], [valueAttribute])),
+    lengthDelimited(1, nodeProto('add_w', 'Add', ['x', 'w'], ['xw'])),
+    lengthDelimited(1, nodeProto('add_c', 'Add', ['xw', 'c'], ['y'])),
+    stringField(2, 'tiny'),
+    lengthDelimited(5, w),
+    lengthDelimited(11, floatValueInfo('x', 4)),
+    lengthDelimited(12, floatValueInfo('y', 4)),
+  ]);
+  const opset = Buffer.concat([stringField(1, ''), varintField(2, 17)]);
+  return Buffer.concat([varintField(1, 8), stringField(2, 'htp-tests'), lengthDelimited(8, opset), lengthDelimited(7, graph)]);
+}

@@ -27,7 +27,8 @@ int64_t default_opset(const onnx::ModelProto& model);
 // shape-like constants, never weights). The copy declares the IR version this libonnx implements:
 // tagged models declare a newer one, and a model declaring none (0) would have its initializers ignored.
 onnx::ModelProto shape_inference_copy(const onnx::ModelProto& model);
-// Parses an ONNX file; throws Error naming the file when it is unreadable or not an ONNX model.
+// Parses an ONNX file and checks its tensors (check_model_tensors: sizes, types, external data inside
+// the file's folder); throws Error naming the file when it is unreadable, not an ONNX model or malformed.
 onnx::ModelProto read_onnx_model(const std::string& path);
 enum class ExternalData { kWhenTooLarge, kAlways };
 

@@ -13,6 +13,8 @@
 
 namespace htp::optimizer {
 
+inline constexpr int64_t kDefaultFoldLimit = int64_t{256} << 20;  // 256 MiB
+
 struct OptimizeOptions {
   // Directory external-data initializers are read from (the input model's directory).
   std::string model_dir = ".";
@@ -22,6 +24,9 @@ struct OptimizeOptions {
   std::vector<std::string> disabled;
   // Rounds over the whole pass list before giving up on reaching a fixpoint.
   int max_rounds = 16;
+  // The largest tensor, in bytes, FoldConstants materializes (outputs and temporaries alike); a node
+  // whose folding would need more stays as it is.
+  int64_t fold_limit = kDefaultFoldLimit;
 };
 
 // What one pass did over all rounds.

@@ -1,0 +1,59 @@
+// Where a TensorProto's bytes are and whether they are what its dims and type claim: checked sizes,
+// external data confined to the model's folder, and the validation every reader of ONNX files runs
+// (read_onnx_model). Torch-free.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace htp::onnxio {
+
+// a·b, or nullopt when either is negative or the product does not fit in int64.
+std::optional<int64_t> checked_mul(int64_t a, int64_t b);
+// The product of `dims` (1 for none), or nullopt when a dim is negative or the product overflows.
+template <typename Dims>
+std::optional<int64_t> checked_product(const Dims& dims) {
+  std::optional<int64_t> product = 1;
+  for (int64_t dim : dims) {
+    if (!(product = checked_mul(*product, dim))) break;
+  }
+  return product;
+}
+
+// Bytes per element of an ONNX element type; 0 for STRING, UNDEFINED and types this build does not know.
+size_t element_size(int32_t data_type);
+
+// The file and byte range a tensor's external data occupies, checked: `location` is relative, stays
+// inside `model_dir` once `..` and symlinks are resolved, names a regular file, and offset + length
+// lie inside it and equal the tensor's byte size. Throws Error with a one-line reason that starts
+// after the tensor's description ("points outside the model folder: '../x'"), for callers to prefix.
+struct ExternalRange {
+  std::string path;  // canonical
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+ExternalRange locate_external_data(const onnx::TensorProto& tensor, const std::string& model_dir);
+
+// The tensor's external bytes (located as above). Throws Error "tensor 'NAME' <reason>".
+std::string read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir);
+
+// The folder a model file's external data is read from: the file's directory, "." for a bare name.
+std::string model_folder(const std::string& model_path);
+
+// Reads every external-data tensor of the model (initializers and tensor attributes, in subgraphs
+// too) into raw_data, so that the model, written anywhere, no longer points into `model_dir`.
+// Throws Error as read_external_data does.
+void load_external_data(onnx::ModelProto& model, const std::string& model_dir);
+
+// Checks every tensor of a model read from `path` (initializers, sparse initializers, tensor
+// attributes of nodes, in subgraphs and functions too): known element type, non-negative dims whose
+// byte size fits in int64, raw or typed data holding exactly that many elements, external data as
+// locate_external_data requires. Throws Error "'PATH': initializer 'NAME' <reason>" (or "node ...
+// attribute ..."), one line.
+void check_model_tensors(const onnx::ModelProto& model, const std::string& path);
+
+}  // namespace htp::onnxio
