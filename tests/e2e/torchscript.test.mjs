@@ -1,14 +1,17 @@
 // End to end, TorchScript archives (issue 3): every committed fixture of fixtures/torchscript
 // (manifest.json, made by make_fixtures.py) exports with `--torchscript F.pt --input in_K.npy ...`,
 // runs in ONNX Runtime with PyTorch's outputs (ref_K.npy), and tags every node with one of the
-// archive's module paths (modules.json). The fixtures marked expect_error, and broken archives or
+// archive's module paths (modules.json). Fixtures with `alt` inputs (NAME/alt/) run in the same
+// file, its interface shapes removed, at a second batch size / sequence length. The fixtures marked expect_error, and broken archives or
 // inputs, fail with one line on stderr naming what is wrong, and leave no file behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { WORK_DIR, SOURCE_DIR, runCli, npyPaths, checkTorchScriptExport, caseDir as caseDirIn, expectFailure } from './lib/checks.mjs';
+import { WORK_DIR, SOURCE_DIR, runCli, npyPaths, checkTorchScriptExport, caseDir as caseDirIn, expectFailure, compareWithReference,
+  numericProblems } from './lib/checks.mjs';
+import { withoutInterfaceShapes } from './lib/onnx_edit.mjs';
 import { readNpy } from './lib/npy.mjs';
 
 const FIXTURES = join(SOURCE_DIR, 'fixtures/torchscript');
@@ -62,6 +65,10 @@ test('the manifest lists the committed fixtures', () => {
     assert.equal(npyPaths(ioDirOf(f.name), 'in_').length, f.inputs.length, f.name);
     assert.equal(npyPaths(ioDirOf(f.name), 'ref_').length, f.outputs, f.name);
     assert.ok(existsSync(join(ioDirOf(f.name), 'modules.json')), f.name);
+    if (f.alt) {
+      assert.equal(npyPaths(join(ioDirOf(f.name), 'alt'), 'in_').length, f.alt.length, `${f.name}/alt`);
+      assert.equal(npyPaths(join(ioDirOf(f.name), 'alt'), 'ref_').length, f.outputs, `${f.name}/alt`);
+    }
   }
   assert.ok(manifest.some((f) => f.expect_error === 'control flow'));
   assert.ok(manifest.some((f) => f.expect_error === 'unsupported'));
@@ -73,10 +80,16 @@ test('the manifest lists the committed fixtures', () => {
 for (const fixture of manifest.filter((f) => !f.expect_error)) {
   test(`${fixture.name} (${fixture.kind}): ${fixture.notes}`, async (t) => {
     const dir = caseDir(fixture.name);
-    const { nodes, seconds } = await checkTorchScriptExport(t, {
-      archive: archiveOf(fixture.name), ioDir: ioDirOf(fixture.name), outPath: join(dir, `${fixture.name}.onnx`),
-    });
+    const outPath = join(dir, `${fixture.name}.onnx`);
+    const { nodes, seconds } = await checkTorchScriptExport(t, { archive: archiveOf(fixture.name), ioDir: ioDirOf(fixture.name), outPath });
     console.log(`${fixture.name}: ${nodes} nodes, exported in ${seconds.toFixed(2)} s`);
+    if (!fixture.alt) return;
+    const shapes = fixture.alt.map((i) => `[${i.shape}]`).join(' ');
+    await t.test(`the same file on inputs ${shapes}: ONNX Runtime reproduces PyTorch`, async () => {
+      const anyShape = join(dir, `${fixture.name}_any_shape.onnx`);
+      writeFileSync(anyShape, withoutInterfaceShapes(readFileSync(outPath)));
+      assert.deepEqual(numericProblems(await compareWithReference(anyShape, join(ioDirOf(fixture.name), 'alt'))), []);
+    });
   });
 }
 

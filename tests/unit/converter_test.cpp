@@ -7,6 +7,7 @@
 #include "traced_graph.h"
 
 #include "htp/exporter/errors.h"
+#include "htp/optimizer/evaluator.h"
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/tagger.h"
 #include "htp/zoo/scoped.h"
@@ -646,6 +647,81 @@ TEST(ConverterCumSum, DtypeArgumentSetsTheResultType) {
   EXPECT_EQ(cast_target(producer(model, cumsums[1]->input(0))), onnx::TensorProto::DOUBLE);
   EXPECT_EQ(consumer(model, cumsums[1]->output(0)), nullptr);
   EXPECT_EQ(output_elem_type(model, 1), onnx::TensorProto::DOUBLE);
+}
+
+// ---- recurrent nets
+
+std::string string_attribute(const onnx::NodeProto& node, const std::string& name) {
+  const onnx::AttributeProto* attr = attribute(node, name);
+  return attr ? attr->s() : "";
+}
+
+// A two-layer bidirectional batch_first GRU: one ONNX GRU per layer in torch's formula
+// (linear_before_reset), weights kept under their state_dict names, and the evaluator's run of the
+// file (itself checked against ATen's kernels) reproduces torch's output and h_n.
+TEST(ConverterRecurrent, GruLayersAreOnnxGrusThatReproduceTorch) {
+  auto root = std::make_shared<NetImpl>();
+  auto gru = root->register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(3, 4).num_layers(2).bidirectional(true).batch_first(true)));
+  NetImpl* self = root.get();
+  root->body = [self, gru](const Tensors& xs) mutable {
+    auto [y, h] = htp::zoo::call(*self, gru, xs[0]);
+    return Tensors{y, h};
+  };
+  auto net = zoo_model(root, {input("x", {2, 5, 3})}, {"y", "h"});
+  onnx::ModelProto model = convert_checked(net);
+  auto grus = nodes_of(model, "GRU");
+  ASSERT_EQ(grus.size(), 2u);
+  for (const auto* node : grus) {
+    EXPECT_EQ(string_attribute(*node, "direction"), "bidirectional");
+    EXPECT_EQ(attribute(*node, "linear_before_reset")->i(), 1);
+    EXPECT_EQ(attribute(*node, "hidden_size")->i(), 4);
+  }
+  for (const auto& node : model.graph().node()) EXPECT_EQ(scope_of(node), "gru") << node.op_type();
+  for (const char* name : {"gru.weight_ih_l0", "gru.weight_hh_l1_reverse", "gru.bias_ih_l1", "gru.bias_hh_l0_reverse"}) {
+    EXPECT_EQ(initializer_names(model).count(name), 1u) << name;
+  }
+  Tensors inputs = example_inputs(net);
+  Tensors want = net.forward(inputs);
+  auto got = htp::optimizer::run_graph(model, {{"x", inputs[0]}});
+  EXPECT_TRUE(torch::allclose(got.at("y"), want[0], 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(got.at("h"), want[1], 1e-5, 1e-5));
+}
+
+TEST(ConverterRecurrent, TrainingDropoutBetweenLayersAsksForEvalMode) {
+  auto root = std::make_shared<NetImpl>();
+  auto lstm = root->register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(3, 4).num_layers(2).dropout(0.5)));
+  NetImpl* self = root.get();
+  root->body = [self, lstm](const Tensors& xs) mutable { return Tensors{std::get<0>(htp::zoo::call(*self, lstm, xs[0]))}; };
+  try {
+    convert(zoo_model(root, {input("x", {5, 2, 3})}, {"y"}, /*eval=*/false));
+    FAIL() << "expected an ExportError";
+  } catch (const ExportError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("aten::lstm"), std::string::npos) << message;
+    EXPECT_NE(message.find("'lstm'"), std::string::npos) << message;
+    EXPECT_NE(message.find("eval mode"), std::string::npos) << message;
+  }
+}
+
+// aten::lstm's packed overload (data, batch_sizes, ...), as a PackedSequence records it.
+TEST(ConverterRecurrent, PackedSequencesAreRefusedWithTheReason) {
+  auto root = std::make_shared<NetImpl>();
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(3, 4));
+  auto packed = root->register_module("packed", fn("PackedLstm", [lstm](const torch::Tensor& data) {
+    torch::Tensor zeros = torch::zeros({1, 2, 4});
+    return std::get<0>(torch::lstm(data, torch::tensor({2, 2, 1}), {zeros, zeros}, lstm->all_weights(), true, 1, 0.0, false, false));
+  }));
+  packed->register_module("lstm", lstm);
+  NetImpl* self = root.get();
+  root->body = [self, packed](const Tensors& xs) mutable { return Tensors{htp::zoo::call(*self, packed, xs[0])}; };
+  try {
+    convert(zoo_model(root, {input("data", {5, 3})}, {"y"}));
+    FAIL() << "expected an ExportError";
+  } catch (const ExportError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("packed sequences"), std::string::npos) << message;
+    EXPECT_NE(message.find("'packed'"), std::string::npos) << message;
+  }
 }
 
 }  // namespace

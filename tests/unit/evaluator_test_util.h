@@ -42,6 +42,16 @@ class NodeBuilder {
     for (int64_t v : values) a->add_ints(v);
     return *this;
   }
+  NodeBuilder& attr(const std::string& name, const std::vector<float>& values) {
+    auto* a = add(name, onnx::AttributeProto::FLOATS);
+    for (float v : values) a->add_floats(v);
+    return *this;
+  }
+  NodeBuilder& attr(const std::string& name, const std::vector<std::string>& values) {
+    auto* a = add(name, onnx::AttributeProto::STRINGS);
+    for (const auto& v : values) a->add_strings(v);
+    return *this;
+  }
   NodeBuilder& attr(const std::string& name, const onnx::TensorProto& value) {
     auto* a = add(name, onnx::AttributeProto::TENSOR);
     *a->mutable_t() = value;

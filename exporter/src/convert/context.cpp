@@ -195,6 +195,9 @@ std::vector<std::string> ConversionContext::op(const std::string& type, const st
           } else if constexpr (std::is_same_v<T, at::Tensor>) {
             proto->set_type(onnx::AttributeProto::TENSOR);
             to_tensor_proto(v, *proto->mutable_t());
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            proto->set_type(onnx::AttributeProto::STRINGS);
+            for (const auto& x : v) proto->add_strings(x);
           } else {
             proto->set_type(onnx::AttributeProto::FLOATS);
             for (float x : v) proto->add_floats(x);

@@ -19,7 +19,8 @@ namespace htp::exporter {
 
 struct Attr {
   std::string name;
-  std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>, at::Tensor> value;
+  std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>, at::Tensor, std::vector<std::string>>
+      value;
 };
 
 class ConversionContext {

@@ -14,6 +14,7 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_linear_ops(r);
     register_normalization_ops(r);
     register_pooling_ops(r);
+    register_recurrent_ops(r);
     register_reduction_ops(r);
     register_resize_ops(r);
     register_scalar_ops(r);

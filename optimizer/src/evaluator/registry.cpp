@@ -111,6 +111,7 @@ const EvaluatorRegistry& EvaluatorRegistry::instance() {
     register_logic_ops(r);
     register_normalization_ops(r);
     register_pooling_ops(r);
+    register_recurrent_ops(r);
     register_reduction_ops(r);
     register_resize_ops(r);
     register_shape_ops(r);

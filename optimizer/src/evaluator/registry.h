@@ -94,6 +94,7 @@ void register_linear_ops(EvaluatorRegistry& registry);
 void register_logic_ops(EvaluatorRegistry& registry);
 void register_normalization_ops(EvaluatorRegistry& registry);
 void register_pooling_ops(EvaluatorRegistry& registry);
+void register_recurrent_ops(EvaluatorRegistry& registry);
 void register_reduction_ops(EvaluatorRegistry& registry);
 void register_resize_ops(EvaluatorRegistry& registry);
 void register_shape_ops(EvaluatorRegistry& registry);

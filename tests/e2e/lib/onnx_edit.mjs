@@ -123,3 +123,20 @@ export function tinyModel({ w = tensorProto({ name: 'w', dims: [4], floatData: [
   const opset = Buffer.concat([stringField(1, ''), varintField(2, 17)]);
   return Buffer.concat([varintField(1, 8), stringField(2, 'htp-tests'), lengthDelimited(8, opset), lengthDelimited(7, graph)]);
 }
+
+// The message buf[begin, end) with each field `number` replaced by edit(its payload bytes), or
+// dropped where edit returns null.
+function editField(buf, number, edit) {
+  return Buffer.concat(rawFields(buf).map((f) => {
+    if (f.number !== number) return buf.subarray(f.keyStart, f.fieldEnd);
+    const payload = edit(buf.subarray(f.start, f.end));
+    return payload === null ? Buffer.alloc(0) : lengthDelimited(number, payload);
+  }));
+}
+
+// The model with no shapes on its graph inputs and outputs (ValueInfoProto.type.tensor_type.shape),
+// so ONNX Runtime accepts inputs of any size: a file exported at one example shape, run at another.
+export function withoutInterfaceShapes(model) {
+  const unshaped = (info) => editField(info, 2, (type) => editField(type, 1, (tensor) => editField(tensor, 2, () => null)));
+  return editGraph(model, (graph) => editField(editField(graph, 11, unshaped), 12, unshaped));
+}
