@@ -42,7 +42,6 @@ std::vector<at::Tensor> torchscript_inputs(const ExportOptions& options) {
     at::ScalarType dtype = i < options.input_dtypes.size() ? parse_dtype(options.input_dtypes[i]) : at::kFloat;
     inputs.push_back(random_input(options.input_shapes[i], dtype));
   }
-  if (inputs.empty()) throw ExportError("a TorchScript archive needs example inputs: --input FILE.npy or --input-shape N,C,...");
   return inputs;
 }
 

@@ -1,7 +1,10 @@
 // Indexing and slicing: slice/select/narrow, advanced indexing, gather, masked_fill/where,
-// expand/repeat, split/chunk/unbind, embedding lookup and roll.
+// expand/repeat, split/chunk/unbind, embedding lookup and roll; and the write forms of slice,
+// select and index (slice_scatter, select_scatter, index_put), which in-place writes through
+// views become.
 #include "convert/registry.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <numeric>
@@ -24,14 +27,18 @@ std::string slice(ConversionContext& ctx, const std::string& x, int64_t axis, co
   return ctx.op("Slice", {x, start, end, ctx.constant_ints({axis}), step});
 }
 
+constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
+
+// start:end:step covers the whole dim (x[:] in a trace).
+bool whole_slice(const ConversionContext& ctx, const Value* start, const Value* end, const Value* step) {
+  return (ctx.is_none(start) || (ctx.constant(start) && ctx.get_int(start) == 0)) &&
+         (ctx.is_none(end) || (ctx.constant(end) && ctx.get_int(end) == kEnd)) && ctx.constant(step) && ctx.get_int(step) == 1;
+}
+
 // aten::slice(self, dim, start?, end?, step)
 void slice_op(ConversionContext& ctx, const Node* n) {
-  constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
   int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(1)), ctx.rank(n->input(0)));
-  bool whole = (ctx.is_none(n->input(2)) || (ctx.constant(n->input(2)) && ctx.get_int(n->input(2)) == 0)) &&
-               (ctx.is_none(n->input(3)) || (ctx.constant(n->input(3)) && ctx.get_int(n->input(3)) == kEnd)) &&
-               ctx.get_int(n->input(4)) == 1;
-  if (whole) return ctx.bind(n->output(), ctx.tensor(n->input(0)));  // x[:] in a trace
+  if (whole_slice(ctx, n->input(2), n->input(3), n->input(4))) return ctx.bind(n->output(), ctx.tensor(n->input(0)));
   ctx.bind(n->output(), slice(ctx, ctx.tensor(n->input(0)), axis, one_int(ctx, n->input(2), 0), one_int(ctx, n->input(3), kEnd),
                               one_int(ctx, n->input(4), 1)));
 }
@@ -61,6 +68,17 @@ void gather(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("GatherElements", {ctx.tensor(n->input(0)), ctx.tensor_as(n->input(2), at::kLong)}, {{"axis", axis}}));
 }
 
+// Integer index tensors broadcast against each other and stacked on a new last axis: the indices
+// of GatherND / ScatterND.
+std::string stacked_indices(ConversionContext& ctx, std::vector<std::string> parts) {
+  std::string sum = parts[0];  // its shape is the broadcast shape of all index tensors
+  for (size_t i = 1; i < parts.size(); ++i) sum = ctx.op("Add", {sum, parts[i]});
+  std::string shape = ctx.op("Shape", {sum});
+  std::string last = ctx.constant_ints({-1});
+  for (auto& part : parts) part = ctx.op("Unsqueeze", {ctx.op("Expand", {part, shape}), last});
+  return ctx.op("Concat", parts, {{"axis", int64_t{-1}}});
+}
+
 // aten::index(self, indices): one integer index tensor at any dim (Gather); a boolean mask over
 // the leading dims (GatherND of its nonzero positions); or integer tensors for each leading dim
 // (broadcast, then GatherND).
@@ -83,15 +101,156 @@ void index(ConversionContext& ctx, const Node* n) {
   for (size_t i = 0; i < given.size(); ++i) {
     if (given[i] != i || ctx.scalar_type(indices[i]) == at::kBool) ctx.fail("this combination of index tensors is not supported");
   }
-  // Broadcast the index tensors against each other, then stack them on a new last axis.
   std::vector<std::string> parts;
   for (size_t i : given) parts.push_back(ctx.tensor_as(indices[i], at::kLong));
-  std::string sum = parts[0];  // its shape is the broadcast shape of all index tensors
-  for (size_t i = 1; i < parts.size(); ++i) sum = ctx.op("Add", {sum, parts[i]});
-  std::string shape = ctx.op("Shape", {sum});
-  std::string last = ctx.constant_ints({-1});
-  for (auto& part : parts) part = ctx.op("Unsqueeze", {ctx.op("Expand", {part, shape}), last});
-  ctx.bind(n->output(), ctx.op("GatherND", {x, ctx.op("Concat", parts, {{"axis", int64_t{-1}}})}));
+  ctx.bind(n->output(), ctx.op("GatherND", {x, stacked_indices(ctx, parts)}));
+}
+
+// Where a slice of `x` along `axis` starts, normalized like aten::slice: None is 0, a negative
+// start counts from the end, and it is clamped to [0, size]. A 1-element int64 tensor.
+std::string slice_start(ConversionContext& ctx, const Value* x, int64_t axis, const Value* start) {
+  if (ctx.is_none(start)) return ctx.constant_ints({0});
+  auto sizes = ctx.sizes(x);
+  if (ctx.constant(start) && sizes) {
+    int64_t size = (*sizes)[static_cast<size_t>(axis)], at = ctx.get_int(start);
+    return ctx.constant_ints({std::clamp<int64_t>(at < 0 ? at + size : at, 0, size)});
+  }
+  std::string size = ctx.op("Gather", {ctx.op("Shape", {ctx.tensor(x)}), ctx.constant_ints({axis})});
+  std::string at = one_int(ctx, start, 0), zero = ctx.constant_ints({0});
+  at = ctx.op("Where", {ctx.op("Less", {at, zero}), ctx.op("Add", {at, size}), at});
+  return ctx.op("Max", {zero, ctx.op("Min", {at, size})});
+}
+
+// `x` with `src` (x's rank) written along `axis` at start, start + step, ... (as many positions
+// as src has there): ScatterElements with those positions broadcast to src's shape.
+std::string scatter_slice(ConversionContext& ctx, const Value* x, const std::string& src, std::optional<int64_t> count,
+                          int64_t axis, const std::string& start, const std::string& step) {
+  std::string offsets;
+  if (count) {
+    std::vector<int64_t> steps(static_cast<size_t>(*count));
+    std::iota(steps.begin(), steps.end(), 0);
+    offsets = ctx.constant_ints(steps);
+  } else {
+    std::string length = ctx.op("Gather", {ctx.op("Shape", {src}), ctx.constant_ints({axis})});
+    offsets = ctx.op("Range", {ctx.scalar(0, at::kLong), ctx.op("Squeeze", {length}), ctx.scalar(1, at::kLong)});
+  }
+  std::string positions = ctx.op("Add", {ctx.op("Mul", {offsets, step}), start});
+  std::vector<int64_t> column(static_cast<size_t>(ctx.rank(x)), 1);
+  column[static_cast<size_t>(axis)] = -1;
+  positions = ctx.op("Expand", {ctx.op("Reshape", {positions, ctx.constant_ints(column)}), ctx.op("Shape", {src})});
+  return ctx.op("ScatterElements", {ctx.tensor(x), positions, src}, {{"axis", axis}});
+}
+
+// aten::slice_scatter(self, src, dim, start?, end?, step): self with src written over
+// self[start:end:step] along dim.
+void slice_scatter(ConversionContext& ctx, const Node* n) {
+  int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
+  std::string src = ctx.tensor_as(n->input(1), ctx.scalar_type(n->output()));
+  if (whole_slice(ctx, n->input(3), n->input(4), n->input(5))) return ctx.bind(n->output(), src);
+  auto sizes = ctx.sizes(n->input(1));
+  std::optional<int64_t> count;
+  if (sizes) count = (*sizes)[static_cast<size_t>(axis)];
+  ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, count, axis, slice_start(ctx, n->input(0), axis, n->input(3)),
+                                      one_int(ctx, n->input(5), 1)));
+}
+
+// aten::select_scatter(self, src, dim, index): self with src written over self.select(dim, index).
+void select_scatter(ConversionContext& ctx, const Node* n) {
+  int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
+  std::string src = ctx.op("Unsqueeze", {ctx.tensor_as(n->input(1), ctx.scalar_type(n->output())), ctx.constant_ints({axis})});
+  ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, 1, axis, slice_start(ctx, n->input(0), axis, n->input(3)),
+                                      ctx.constant_ints({1})));
+}
+
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
+  return inverse;
+}
+
+// [first, first + count) moved in front of the other dims of a rank-`rank` tensor.
+std::vector<int64_t> to_front(int64_t first, int64_t count, int64_t rank) {
+  std::vector<int64_t> perm(static_cast<size_t>(rank));
+  std::iota(perm.begin(), perm.begin() + count, first);
+  std::iota(perm.begin() + count, perm.begin() + count + first, 0);
+  std::iota(perm.begin() + count + first, perm.end(), first + count);
+  return perm;
+}
+
+bool holds_one_element(const ConversionContext& ctx, const Value* v) {
+  auto sizes = ctx.sizes(v);
+  return ctx.rank(v) == 0 || (sizes && std::all_of(sizes->begin(), sizes->end(), [](int64_t d) { return d == 1; }));
+}
+
+// x[mask] = values over the leading dims of x: one value is a Where; several go, in order, to
+// the positions where the mask is true.
+std::string put_by_mask(ConversionContext& ctx, const Node* n, const Value* mask, const std::string& values, bool accumulate) {
+  std::string x = ctx.tensor(n->input(0)), m = ctx.tensor_as(mask, at::kBool);
+  int64_t rank = ctx.rank(n->input(0)), mask_rank = ctx.rank(mask);
+  if (holds_one_element(ctx, n->input(2))) {
+    if (mask_rank < rank) {
+      std::vector<int64_t> trailing(static_cast<size_t>(rank - mask_rank));
+      std::iota(trailing.begin(), trailing.end(), mask_rank);
+      m = ctx.op("Unsqueeze", {m, ctx.constant_ints(trailing)});
+    }
+    std::string value = ctx.op("Reshape", {values, ctx.constant_ints({})});
+    if (!accumulate) return ctx.op("Where", {m, value, x});
+    return ctx.op("Add", {x, ctx.op("Where", {m, value, ctx.scalar(0, ctx.scalar_type(n->output()))})});
+  }
+  std::string positions = ctx.op("Transpose", {ctx.op("NonZero", {m})}, {{"perm", std::vector<int64_t>{1, 0}}});
+  std::string shape = ctx.op("Concat", {ctx.op("Slice", {ctx.op("Shape", {positions}), ctx.constant_ints({0}), ctx.constant_ints({1})}),
+                                        ctx.op("Slice", {ctx.op("Shape", {x}), ctx.constant_ints({mask_rank}), ctx.constant_ints({kEnd})})},
+                             {{"axis", int64_t{0}}});
+  std::vector<Attr> reduction;
+  if (accumulate) reduction.push_back({"reduction", std::string("add")});
+  return ctx.op("ScatterND", {x, positions, ctx.op("Expand", {values, shape})}, reduction);
+}
+
+// aten::index_put(self, indices, values, accumulate): the write form of aten::index. A boolean
+// mask over the leading dims, or integer index tensors at adjacent dims (broadcast against each
+// other; negative counts from the end), pick what `values` (broadcast to what x[indices] would
+// be) replaces, or is added to with accumulate=True: ScatterND, after moving the indexed dims to
+// the front.
+void index_put(ConversionContext& ctx, const Node* n) {
+  auto indices = ctx.list_elements(n->input(1));
+  std::vector<size_t> given;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (!ctx.is_none(indices[i])) given.push_back(i);
+  }
+  if (given.empty()) ctx.fail("expected at least one index tensor");
+  std::string values = ctx.tensor_as(n->input(2), ctx.scalar_type(n->output()));
+  bool accumulate = ctx.get_bool(n->input(3));
+  auto is_mask = [&](size_t i) { return ctx.scalar_type(indices[i]) == at::kBool || ctx.scalar_type(indices[i]) == at::kByte; };
+  if (given.size() == 1 && is_mask(given[0])) {
+    if (given[0] != 0) ctx.fail("a boolean mask after sliced dims is not supported");
+    return ctx.bind(n->output(), put_by_mask(ctx, n, indices[0], values, accumulate));
+  }
+  int64_t first = static_cast<int64_t>(given[0]), count = static_cast<int64_t>(given.size());
+  int64_t rank = ctx.rank(n->input(0)), index_rank = 0;
+  std::string x = ctx.tensor(n->input(0)), shape = ctx.op("Shape", {x});
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (given[i] != given[0] + i || is_mask(given[i])) ctx.fail("index tensors at non-adjacent dims or mixed with a mask are not supported");
+    index_rank = std::max(index_rank, ctx.rank(indices[given[i]]));
+    std::string index = ctx.tensor_as(indices[given[i]], at::kLong);
+    std::string size = ctx.op("Gather", {shape, ctx.constant_ints({first + static_cast<int64_t>(i)})});
+    parts.push_back(ctx.op("Where", {ctx.op("Less", {index, ctx.scalar(0, at::kLong)}), ctx.op("Add", {index, size}), index}));
+  }
+  std::string stacked = stacked_indices(ctx, parts);
+  auto dims = [&](const std::string& of, int64_t from, int64_t to) {
+    return ctx.op("Slice", {of, ctx.constant_ints({from}), ctx.constant_ints({to})});
+  };
+  // What x[indices] would be: x's leading dims, the indices' broadcast shape, x's trailing dims.
+  std::string picked = ctx.op("Concat", {dims(shape, 0, first), dims(ctx.op("Shape", {stacked}), 0, -1), dims(shape, first + count, kEnd)},
+                              {{"axis", int64_t{0}}});
+  std::string updates = ctx.op("Expand", {values, picked});
+  std::vector<Attr> reduction;
+  if (accumulate) reduction.push_back({"reduction", std::string("add")});
+  if (first == 0) return ctx.bind(n->output(), ctx.op("ScatterND", {x, stacked, updates}, reduction));
+  std::vector<int64_t> perm = to_front(first, count, rank);
+  updates = ctx.op("Transpose", {updates}, {{"perm", to_front(first, index_rank, rank - count + index_rank)}});
+  std::string scattered = ctx.op("ScatterND", {ctx.op("Transpose", {x}, {{"perm", perm}}), stacked, updates}, reduction);
+  ctx.bind(n->output(), ctx.op("Transpose", {scattered}, {{"perm", inverse_permutation(perm)}}));
 }
 
 // aten::where(condition, self, other) and aten::masked_fill(self, mask, value)
@@ -251,6 +410,9 @@ void register_indexing_ops(ConverterRegistry& r) {
   r.add("aten::index_select", index_select);
   r.add("aten::gather", gather);
   r.add("aten::index", index);
+  r.add("aten::slice_scatter", slice_scatter);
+  r.add("aten::select_scatter", select_scatter);
+  r.add("aten::index_put", index_put);
   r.add("aten::where", where);
   r.add("aten::masked_fill", masked_fill);
   r.add("aten::expand", expand);
