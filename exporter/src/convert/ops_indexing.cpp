@@ -4,10 +4,13 @@
 // views become.
 #include "convert/registry.h"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <limits>
 #include <optional>
 #include <numeric>
+#include <optional>
 
 namespace htp::exporter {
 namespace {
@@ -106,38 +109,52 @@ void index(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("GatherND", {x, stacked_indices(ctx, parts)}));
 }
 
-// Where a slice of `x` along `axis` starts, normalized like aten::slice: None is 0, a negative
-// start counts from the end, and it is clamped to [0, size]. A 1-element int64 tensor.
-std::string slice_start(ConversionContext& ctx, const Value* x, int64_t axis, const Value* start) {
-  if (ctx.is_none(start)) return ctx.constant_ints({0});
+// Where a slice of `x` along `axis` starts, normalized like aten::slice (None is 0, a negative
+// start counts from the end, clamped to [0, size]), when that is known before the run.
+std::optional<int64_t> known_start(const ConversionContext& ctx, const Value* x, int64_t axis, const Value* start) {
+  if (ctx.is_none(start)) return 0;
   auto sizes = ctx.sizes(x);
-  if (ctx.constant(start) && sizes) {
-    int64_t size = (*sizes)[static_cast<size_t>(axis)], at = ctx.get_int(start);
-    return ctx.constant_ints({std::clamp<int64_t>(at < 0 ? at + size : at, 0, size)});
-  }
+  if (!ctx.constant(start) || !sizes) return std::nullopt;
+  int64_t size = (*sizes)[static_cast<size_t>(axis)], at = ctx.get_int(start);
+  return std::clamp<int64_t>(at < 0 ? at + size : at, 0, size);
+}
+
+// The same start computed in the graph: a 1-element int64 tensor.
+std::string slice_start(ConversionContext& ctx, const Value* x, int64_t axis, const Value* start) {
+  if (auto known = known_start(ctx, x, axis, start)) return ctx.constant_ints({*known});
   std::string size = ctx.op("Gather", {ctx.op("Shape", {ctx.tensor(x)}), ctx.constant_ints({axis})});
   std::string at = one_int(ctx, start, 0), zero = ctx.constant_ints({0});
   at = ctx.op("Where", {ctx.op("Less", {at, zero}), ctx.op("Add", {at, size}), at});
   return ctx.op("Max", {zero, ctx.op("Min", {at, size})});
 }
 
-// `x` with `src` (x's rank) written along `axis` at start, start + step, ... (as many positions
-// as src has there): ScatterElements with those positions broadcast to src's shape.
-std::string scatter_slice(ConversionContext& ctx, const Value* x, const std::string& src, std::optional<int64_t> count,
-                          int64_t axis, const std::string& start, const std::string& step) {
-  std::string offsets;
-  if (count) {
-    std::vector<int64_t> steps(static_cast<size_t>(*count));
-    std::iota(steps.begin(), steps.end(), 0);
-    offsets = ctx.constant_ints(steps);
-  } else {
-    std::string length = ctx.op("Gather", {ctx.op("Shape", {src}), ctx.constant_ints({axis})});
-    offsets = ctx.op("Range", {ctx.scalar(0, at::kLong), ctx.op("Squeeze", {length}), ctx.scalar(1, at::kLong)});
-  }
-  std::string positions = ctx.op("Add", {ctx.op("Mul", {offsets, step}), start});
+// Where a slice puts its elements along one axis: from `start` by `step` (null: 1), `count`
+// of them (unknown: as many as the source has there).
+struct SliceSpan {
+  const Value* start;
+  const Value* step;
+  std::optional<int64_t> count;
+};
+
+// `x` with `src` (x's rank) written over the span along `axis`: ScatterElements with the
+// positions broadcast to src's shape.
+std::string scatter_slice(ConversionContext& ctx, const Value* x, const std::string& src, int64_t axis, const SliceSpan& span) {
   std::vector<int64_t> column(static_cast<size_t>(ctx.rank(x)), 1);
   column[static_cast<size_t>(axis)] = -1;
-  positions = ctx.op("Expand", {ctx.op("Reshape", {positions, ctx.constant_ints(column)}), ctx.op("Shape", {src})});
+  std::optional<int64_t> start = known_start(ctx, x, axis, span.start);
+  std::optional<int64_t> step = !span.step ? 1 : ctx.constant(span.step) ? std::optional<int64_t>(ctx.get_int(span.step)) : std::nullopt;
+  std::string positions;
+  if (span.count && start && step) {
+    std::vector<int64_t> values;
+    for (int64_t i = 0; i < *span.count; ++i) values.push_back(*start + i * *step);
+    positions = ctx.constant(at::tensor(values, at::kLong).reshape(column));
+  } else {
+    std::string length = ctx.op("Gather", {ctx.op("Shape", {src}), ctx.constant_ints({axis})});
+    std::string offsets = ctx.op("Range", {ctx.scalar(0, at::kLong), ctx.op("Squeeze", {length}), ctx.scalar(1, at::kLong)});
+    offsets = ctx.op("Mul", {offsets, step ? ctx.constant_ints({*step}) : one_int(ctx, span.step, 1)});
+    positions = ctx.op("Reshape", {ctx.op("Add", {offsets, slice_start(ctx, x, axis, span.start)}), ctx.constant_ints(column)});
+  }
+  positions = ctx.op("Expand", {positions, ctx.op("Shape", {src})});
   return ctx.op("ScatterElements", {ctx.tensor(x), positions, src}, {{"axis", axis}});
 }
 
@@ -147,19 +164,16 @@ void slice_scatter(ConversionContext& ctx, const Node* n) {
   int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
   std::string src = ctx.tensor_as(n->input(1), ctx.scalar_type(n->output()));
   if (whole_slice(ctx, n->input(3), n->input(4), n->input(5))) return ctx.bind(n->output(), src);
-  auto sizes = ctx.sizes(n->input(1));
   std::optional<int64_t> count;
-  if (sizes) count = (*sizes)[static_cast<size_t>(axis)];
-  ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, count, axis, slice_start(ctx, n->input(0), axis, n->input(3)),
-                                      one_int(ctx, n->input(5), 1)));
+  if (auto sizes = ctx.sizes(n->input(1))) count = (*sizes)[static_cast<size_t>(axis)];
+  ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, axis, {n->input(3), n->input(5), count}));
 }
 
 // aten::select_scatter(self, src, dim, index): self with src written over self.select(dim, index).
 void select_scatter(ConversionContext& ctx, const Node* n) {
   int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
   std::string src = ctx.op("Unsqueeze", {ctx.tensor_as(n->input(1), ctx.scalar_type(n->output())), ctx.constant_ints({axis})});
-  ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, 1, axis, slice_start(ctx, n->input(0), axis, n->input(3)),
-                                      ctx.constant_ints({1})));
+  ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, axis, {n->input(3), nullptr, 1}));
 }
 
 std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
