@@ -3,9 +3,11 @@
 #include "htp/exporter/errors.h"
 #include "node_effects.h"
 
+#include <ATen/ATen.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
+#include <algorithm>
 #include <unordered_set>
 #include <vector>
 
@@ -60,6 +62,16 @@ const Node* write_inside(const Node* node) {
 
 const c10::StorageImpl* storage_of(const at::Tensor& tensor) {
   return tensor.defined() && tensor.has_storage() ? tensor.storage().unsafeGetStorageImpl() : nullptr;
+}
+
+// Whether two tensors of one storage have an element in common (the pieces of a split do not),
+// found by marking one's elements in a map of the storage.
+bool overlaps(const at::Tensor& a, const at::Tensor& b) {
+  if (a.itemsize() != b.itemsize()) return true;  // one storage viewed as two dtypes: assume the worst
+  auto length = static_cast<int64_t>(a.storage().nbytes() / a.itemsize());
+  at::Tensor covered = at::zeros({length}, at::kBool);
+  covered.as_strided(a.sizes(), a.strides(), a.storage_offset()).fill_(true);
+  return covered.as_strided(b.sizes(), b.strides(), b.storage_offset()).any().item<bool>();
 }
 
 class Functionalizer {
@@ -120,7 +132,7 @@ class Functionalizer {
     }
     auto kind = node->kind();
     if (kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct || kind == c10::prim::DictConstruct) {
-      containers_.emplace_back(node, storages(original));
+      containers_.emplace_back(node, tensors(original));
     } else if (writes_first_input(node) && is_tensor(original[0])) {
       functionalize(node, original[0]);
     } else if (!original.empty() && is_view(node, original[0])) {
@@ -146,10 +158,10 @@ class Functionalizer {
     }
   }
 
-  std::vector<const c10::StorageImpl*> storages(const std::vector<Value*>& values) const {
-    std::vector<const c10::StorageImpl*> found;
+  std::vector<const at::Tensor*> tensors(const std::vector<Value*>& values) const {
+    std::vector<const at::Tensor*> found;
     for (const Value* value : values) {
-      if (const at::Tensor* tensor = value_of(value)) found.push_back(storage_of(*tensor));
+      if (const at::Tensor* tensor = value_of(value)) found.push_back(tensor);
     }
     return found;
   }
@@ -219,7 +231,7 @@ class Functionalizer {
     if (root->node()->kind() == c10::prim::GetAttr) {
       refuse(writer, "it writes a parameter or buffer in place: module state that outlives the call, which ONNX cannot hold");
     }
-    check_no_hidden_alias(root, writer);
+    check_no_hidden_alias(target, root, writer);
     std::vector<std::pair<Value*, Value*>> updated{{target, contents}};
     for (Value* value = target; alias(value).parent;) {
       const Alias& view = alias(value);
@@ -282,28 +294,37 @@ class Functionalizer {
     refuse(writer, std::string("it writes through a view made by ") + kind.toQualString() + ", which has no scatter form in ONNX");
   }
 
-  // A write must reach everything that reads the memory afterwards: views this pass follows do,
-  // other sharers (split's pieces, lists built before the write) would read stale values.
-  void check_no_hidden_alias(Value* root, Node* writer) {
-    const at::Tensor* tensor = value_of(root);
-    const c10::StorageImpl* storage = tensor ? storage_of(*tensor) : nullptr;
+  // A write must reach everything that reads the written memory afterwards: views this pass
+  // follows do; other sharers (split's pieces, lists built before the write) would read stale
+  // values.
+  void check_no_hidden_alias(Value* target, Value* root, Node* writer) {
+    const at::Tensor* written = value_of(target);
+    const c10::StorageImpl* storage = written ? storage_of(*written) : nullptr;
     if (!storage) return;
     if (auto it = sharing_.find(storage); it != sharing_.end()) {
       for (Value* other : it->second) {
-        if (other == root || !defined_before(other, writer) || alias(other).root == root || !read_after(other, writer)) continue;
-        const Node* maker = other->node();
-        refuse(writer, "it writes memory that %" + other->debugName() + " (from " +
-                           (maker->kind() == c10::prim::Param ? std::string("the graph inputs") : maker->kind().toQualString()) +
-                           ") shares without being a view of the written tensor, and %" + other->debugName() +
-                           " is read afterwards; ONNX values cannot share memory");
+        if (other == root || !defined_before(other, writer) || alias(other).root == root || !read_after(other, writer) ||
+            !overlaps(*written, *value_of(other))) {
+          continue;
+        }
+        refuse(writer, "it writes memory that " + describe(other) +
+                           " shares without being a view of the written tensor, and reads afterwards; ONNX values cannot share memory");
       }
     }
     for (const auto& [container, held] : containers_) {
-      if (std::find(held.begin(), held.end(), storage) != held.end() && read_after(container->output(), writer)) {
+      bool holds = std::any_of(held.begin(), held.end(), [&](const at::Tensor* t) { return storage_of(*t) == storage && overlaps(*written, *t); });
+      if (holds && read_after(container->output(), writer)) {
         refuse(writer, std::string("it writes a tensor held in a ") + container->kind().toQualString() +
                            " built before the write and read after it");
       }
     }
+  }
+
+  std::string describe(const Value* value) const {
+    const Node* maker = value->node();
+    if (maker->kind() == c10::prim::Param) return "the model input '" + value->debugNameBase() + "'";
+    std::string scope = scope_of_(maker);
+    return std::string("the result of ") + maker->kind().toQualString() + " in module '" + (scope.empty() ? "<root>" : scope) + "'";
   }
 
   bool defined_before(const Value* value, const Node* writer) const {
@@ -338,7 +359,7 @@ class Functionalizer {
   std::unordered_map<Value*, Alias> aliases_;  // node-based: references stay valid as it grows
   std::unordered_map<Value*, size_t> versions_;  // writes per root
   std::unordered_map<const c10::StorageImpl*, std::vector<Value*>> sharing_;  // the run's tensors by memory
-  std::vector<std::pair<const Node*, std::vector<const c10::StorageImpl*>>> containers_;
+  std::vector<std::pair<const Node*, std::vector<const at::Tensor*>>> containers_;  // with the tensors they held
   bool changed_ = false;
 };
 

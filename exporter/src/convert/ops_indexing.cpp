@@ -82,30 +82,70 @@ std::string stacked_indices(ConversionContext& ctx, std::vector<std::string> par
   return ctx.op("Concat", parts, {{"axis", int64_t{-1}}});
 }
 
+// One entry of the `Tensor?[] indices` of aten::index and aten::index_put: None (a whole dim) or
+// a tensor, listed in the graph or folded into a constant list.
+struct IndexTensor {
+  std::string name;
+  at::ScalarType dtype;
+  int64_t rank;
+  bool is_mask() const { return dtype == at::kBool || dtype == at::kByte; }
+};
+
+std::vector<std::optional<IndexTensor>> index_tensors(ConversionContext& ctx, const Value* list) {
+  std::vector<std::optional<IndexTensor>> indices;
+  if (auto known = ctx.constant(list)) {
+    for (const c10::IValue& item : known->toListRef()) {
+      if (item.isNone()) {
+        indices.emplace_back();
+      } else {
+        indices.push_back(IndexTensor{ctx.constant(item.toTensor()), item.toTensor().scalar_type(), item.toTensor().dim()});
+      }
+    }
+    return indices;
+  }
+  for (const Value* v : ctx.list_elements(list)) {
+    if (ctx.is_none(v)) {
+      indices.emplace_back();
+    } else {
+      indices.push_back(IndexTensor{ctx.tensor(v), ctx.scalar_type(v), ctx.rank(v)});
+    }
+  }
+  return indices;
+}
+
+std::vector<size_t> given_indices(const std::vector<std::optional<IndexTensor>>& indices) {
+  std::vector<size_t> given;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i]) given.push_back(i);
+  }
+  return given;
+}
+
+std::string as_long(ConversionContext& ctx, const IndexTensor& index) {
+  return index.dtype == at::kLong ? index.name : ctx.cast(index.name, at::kLong);
+}
+
 // aten::index(self, indices): one integer index tensor at any dim (Gather); a boolean mask over
 // the leading dims (GatherND of its nonzero positions); or integer tensors for each leading dim
 // (broadcast, then GatherND).
 void index(ConversionContext& ctx, const Node* n) {
-  auto indices = ctx.list_elements(n->input(1));
-  std::vector<size_t> given;
-  for (size_t i = 0; i < indices.size(); ++i) {
-    if (!ctx.is_none(indices[i])) given.push_back(i);
-  }
+  auto indices = index_tensors(ctx, n->input(1));
+  std::vector<size_t> given = given_indices(indices);
   std::string x = ctx.tensor(n->input(0));
-  if (given.size() == 1 && ctx.scalar_type(indices[given[0]]) != at::kBool) {
-    ctx.bind(n->output(), ctx.op("Gather", {x, ctx.tensor_as(indices[given[0]], at::kLong)}, {{"axis", int64_t(given[0])}}));
+  if (given.size() == 1 && !indices[given[0]]->is_mask()) {
+    ctx.bind(n->output(), ctx.op("Gather", {x, as_long(ctx, *indices[given[0]])}, {{"axis", int64_t(given[0])}}));
     return;
   }
   if (given.size() == 1 && given[0] == 0) {  // x[mask]
-    std::string positions = ctx.op("Transpose", {ctx.op("NonZero", {ctx.tensor(indices[0])})}, {{"perm", std::vector<int64_t>{1, 0}}});
+    std::string positions = ctx.op("Transpose", {ctx.op("NonZero", {indices[0]->name})}, {{"perm", std::vector<int64_t>{1, 0}}});
     ctx.bind(n->output(), ctx.op("GatherND", {x, positions}));
     return;
   }
   for (size_t i = 0; i < given.size(); ++i) {
-    if (given[i] != i || ctx.scalar_type(indices[i]) == at::kBool) ctx.fail("this combination of index tensors is not supported");
+    if (given[i] != i || indices[i]->is_mask()) ctx.fail("this combination of index tensors is not supported");
   }
   std::vector<std::string> parts;
-  for (size_t i : given) parts.push_back(ctx.tensor_as(indices[i], at::kLong));
+  for (size_t i : given) parts.push_back(as_long(ctx, *indices[i]));
   ctx.bind(n->output(), ctx.op("GatherND", {x, stacked_indices(ctx, parts)}));
 }
 
@@ -198,9 +238,9 @@ bool holds_one_element(const ConversionContext& ctx, const Value* v) {
 
 // x[mask] = values over the leading dims of x: one value is a Where; several go, in order, to
 // the positions where the mask is true.
-std::string put_by_mask(ConversionContext& ctx, const Node* n, const Value* mask, const std::string& values, bool accumulate) {
-  std::string x = ctx.tensor(n->input(0)), m = ctx.tensor_as(mask, at::kBool);
-  int64_t rank = ctx.rank(n->input(0)), mask_rank = ctx.rank(mask);
+std::string put_by_mask(ConversionContext& ctx, const Node* n, const IndexTensor& mask, const std::string& values, bool accumulate) {
+  std::string x = ctx.tensor(n->input(0)), m = mask.dtype == at::kBool ? mask.name : ctx.cast(mask.name, at::kBool);
+  int64_t rank = ctx.rank(n->input(0)), mask_rank = mask.rank;
   if (holds_one_element(ctx, n->input(2))) {
     if (mask_rank < rank) {
       std::vector<int64_t> trailing(static_cast<size_t>(rank - mask_rank));
@@ -226,27 +266,24 @@ std::string put_by_mask(ConversionContext& ctx, const Node* n, const Value* mask
 // be) replaces, or is added to with accumulate=True: ScatterND, after moving the indexed dims to
 // the front.
 void index_put(ConversionContext& ctx, const Node* n) {
-  auto indices = ctx.list_elements(n->input(1));
-  std::vector<size_t> given;
-  for (size_t i = 0; i < indices.size(); ++i) {
-    if (!ctx.is_none(indices[i])) given.push_back(i);
-  }
+  auto indices = index_tensors(ctx, n->input(1));
+  std::vector<size_t> given = given_indices(indices);
   if (given.empty()) ctx.fail("expected at least one index tensor");
   std::string values = ctx.tensor_as(n->input(2), ctx.scalar_type(n->output()));
   bool accumulate = ctx.get_bool(n->input(3));
-  auto is_mask = [&](size_t i) { return ctx.scalar_type(indices[i]) == at::kBool || ctx.scalar_type(indices[i]) == at::kByte; };
-  if (given.size() == 1 && is_mask(given[0])) {
+  if (given.size() == 1 && indices[given[0]]->is_mask()) {
     if (given[0] != 0) ctx.fail("a boolean mask after sliced dims is not supported");
-    return ctx.bind(n->output(), put_by_mask(ctx, n, indices[0], values, accumulate));
+    return ctx.bind(n->output(), put_by_mask(ctx, n, *indices[0], values, accumulate));
   }
   int64_t first = static_cast<int64_t>(given[0]), count = static_cast<int64_t>(given.size());
   int64_t rank = ctx.rank(n->input(0)), index_rank = 0;
   std::string x = ctx.tensor(n->input(0)), shape = ctx.op("Shape", {x});
   std::vector<std::string> parts;
   for (size_t i = 0; i < given.size(); ++i) {
-    if (given[i] != given[0] + i || is_mask(given[i])) ctx.fail("index tensors at non-adjacent dims or mixed with a mask are not supported");
-    index_rank = std::max(index_rank, ctx.rank(indices[given[i]]));
-    std::string index = ctx.tensor_as(indices[given[i]], at::kLong);
+    const IndexTensor& tensor = *indices[given[i]];
+    if (given[i] != given[0] + i || tensor.is_mask()) ctx.fail("index tensors at non-adjacent dims or mixed with a mask are not supported");
+    index_rank = std::max(index_rank, tensor.rank);
+    std::string index = as_long(ctx, tensor);
     std::string size = ctx.op("Gather", {shape, ctx.constant_ints({first + static_cast<int64_t>(i)})});
     parts.push_back(ctx.op("Where", {ctx.op("Less", {index, ctx.scalar(0, at::kLong)}), ctx.op("Add", {index, size}), index}));
   }
