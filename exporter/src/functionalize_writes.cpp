@@ -81,6 +81,8 @@ class Functionalizer {
 
   bool run() {
     std::vector<Node*> nodes(graph_.nodes().begin(), graph_.nodes().end());
+    bool writes = std::any_of(nodes.begin(), nodes.end(), [](const Node* n) { return writes_first_input(n) || write_inside(n); });
+    if (!writes) return false;
     nodes.push_back(graph_.return_node());
     for (Value* input : graph_.inputs()) share(input);
     for (Node* node : nodes) {
