@@ -14,6 +14,10 @@ std::string describe(const std::vector<UnsupportedOp>& ops) {
 
 }  // namespace
 
+ExportError conversion_error(const std::string& op, const std::string& scope, const std::string& reason) {
+  return ExportError("cannot convert " + op + " in module '" + (scope.empty() ? "<root>" : scope) + "': " + reason);
+}
+
 UnsupportedOpsError::UnsupportedOpsError(std::vector<UnsupportedOp> ops)
     : ExportError(describe(ops)), ops_(std::move(ops)) {}
 

@@ -1,5 +1,7 @@
 #include "fold_input_independent.h"
 
+#include "node_effects.h"
+
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
 #include <unordered_set>
@@ -10,31 +12,10 @@ namespace {
 using torch::jit::Node;
 using torch::jit::Value;
 
-// Ops whose result depends on their inputs' sizes or dtypes only, never on the values.
-bool reads_shape_only(const Node* node) {
-  static const std::unordered_set<std::string> kShapeOnly = {
-      "aten::size",       "aten::dim",       "aten::numel",   "aten::len",       "prim::dtype",
-      "prim::device",     "aten::zeros_like", "aten::ones_like", "aten::empty_like", "aten::new_zeros",
-      "aten::new_ones",   "aten::new_empty"};
-  return kShapeOnly.count(node->kind().toQualString()) != 0;
-}
-
-// The first input when the op writes to it (schema `Tensor(a!) self`).
-bool writes_first_input(const Node* node) {
-  const c10::FunctionSchema* schema = node->maybeSchema();
-  if (!schema || schema->arguments().empty()) return false;
-  const auto* alias = schema->arguments()[0].alias_info();
-  return alias && alias->isWrite();
-}
-
 // The tensor a view chain starts from: writes through a view change its base.
 Value* view_base(Value* value) {
   for (;;) {
-    const c10::FunctionSchema* schema = value->node()->maybeSchema();
-    if (!schema || schema->returns().empty() || schema->arguments().empty()) return value;
-    const auto* returned = schema->returns()[0].alias_info();
-    const auto* argument = schema->arguments()[0].alias_info();
-    if (!returned || !argument || returned->isWrite() || returned->beforeSets() != argument->beforeSets()) return value;
+    if (!may_return_view_of_first_input(value->node())) return value;
     value = value->node()->input(0);
   }
 }

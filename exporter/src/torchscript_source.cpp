@@ -2,6 +2,7 @@
 
 #include "convert/convert.h"
 #include "fold_input_independent.h"
+#include "functionalize_writes.h"
 #include "htp/exporter/errors.h"
 
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -133,9 +134,28 @@ void inline_plain_attributes(Graph& graph, const c10::IValue& self) {
 }
 
 struct RunResult {
-  size_t outputs = 0;  // tensors the model returns
-  std::unordered_map<const Value*, at::Tensor> values;  // every tensor's value at the end of the run
+  std::vector<std::string> output_names;  // per tensor the model returns
+  std::unordered_map<const Value*, at::Tensor> values;  // every tensor's value at the end of the run, inputs too
 };
+
+// A dict of tensors names its outputs by its keys ({"out": ...} in torchvision's segmentation
+// models); other results are `output`, or `output_0`, `output_1`, ... in flattened order.
+std::vector<std::string> output_names(const std::vector<c10::IValue>& results) {
+  if (results.size() == 1 && results[0].isGenericDict()) {
+    std::vector<std::string> keys;
+    for (const auto& item : results[0].toGenericDict()) {
+      if (!item.key().isString() || !item.value().isTensor()) break;
+      keys.push_back(item.key().toStringRef());
+    }
+    if (keys.size() == results[0].toGenericDict().size()) return keys;
+  }
+  size_t count = 0;
+  for (const auto& result : results) count += flatten_outputs(result).size();
+  if (count == 1) return {"output"};
+  std::vector<std::string> names;
+  for (size_t i = 0; i < count; ++i) names.push_back("output_" + std::to_string(i));
+  return names;
+}
 
 // Runs the graph once with every tensor value as an extra output and records the concrete
 // dtype and shape of each: archives carry no shapes, and the converters need them.
@@ -152,7 +172,9 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
     ++original;
   }
   torch::jit::Stack stack{self};
-  stack.insert(stack.end(), inputs.begin(), inputs.end());
+  for (const at::Tensor& input : inputs) stack.emplace_back(input.clone());  // the model may write to its inputs
+  RunResult result;
+  for (size_t i = 0; i < inputs.size(); ++i) result.values.emplace(graph->inputs()[i + 1], stack[i + 1].toTensor());
   try {
     torch::jit::Code code(probe, "htp_probe");
     torch::jit::InterpreterState(code).run(stack);
@@ -160,7 +182,6 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
     throw ExportError("running the archive on the given inputs failed: " + interpreter_error(e.what()));
   }
   for (size_t i = 0; i < inputs.size(); ++i) graph->inputs()[i + 1]->setType(c10::TensorType::create(inputs[i]));
-  RunResult result;
   size_t first = stack.size() - typed.size();
   for (size_t i = 0; i < typed.size(); ++i) {
     const c10::IValue& value = stack[first + i];
@@ -170,7 +191,7 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
     typed[i]->setType(c10::TensorType::create(value.toTensor()));
     result.values.emplace(typed[i], value.toTensor());
   }
-  for (size_t i = 0; i < first; ++i) result.outputs += flatten_outputs(stack[i]).size();
+  result.output_names = output_names({stack.begin(), stack.begin() + static_cast<std::ptrdiff_t>(first)});
   return result;
 }
 
@@ -201,8 +222,10 @@ void flatten_into(const c10::IValue& value, std::vector<at::Tensor>& out) {
     for (const auto& element : value.toTupleRef().elements()) flatten_into(element, out);
   } else if (value.isList()) {
     for (const auto& element : value.toListRef()) flatten_into(element, out);
+  } else if (value.isGenericDict()) {
+    for (const auto& item : value.toGenericDict()) flatten_into(item.value(), out);
   } else {
-    throw ExportError(std::string("the model returns a ") + value.tagKind() + "; only tensors (in tuples or lists) can be exported");
+    throw ExportError(std::string("the model returns a ") + value.tagKind() + "; only tensors (in tuples, lists or dicts) can be exported");
   }
 }
 
@@ -229,7 +252,7 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
   size_t expected = graph->inputs().size() - 1;
   if (inputs.size() != expected) {
     throw ExportError("the model's forward takes " + std::to_string(expected) + " input" + (expected == 1 ? "" : "s") +
-                      ", got " + std::to_string(inputs.size()));
+                      ", got " + std::to_string(inputs.size()) + (inputs.empty() ? " (give them with --input FILE.npy or --input-shape N,C,...)" : ""));
   }
   torch::jit::Inline(*graph);
   TracedGraph traced{graph, {}, {}, {}, {}, module_tree(module), CallstackScopes(module), /*in_place_as_functional=*/false};
@@ -244,9 +267,12 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
   reject_control_flow(*graph, module);
   RunResult run = type_by_running(graph, module._ivalue(), inputs);
   fold_input_independent(*graph, 1, run.values, [](const Node* node) { return is_convertible(node, false); });
+  if (functionalize_writes(*graph, run.values, traced.scope_of)) {
+    run.values.clear();
+    type_by_running(graph, module._ivalue(), inputs);  // types the new values
+  }
   run.values.clear();
-  size_t outputs = run.outputs;
-  for (size_t i = 0; i < outputs; ++i) traced.output_names.push_back(outputs == 1 ? "output" : "output_" + std::to_string(i));
+  traced.output_names = run.output_names;
   for (const auto& [value, attribute] : attributes(*graph, module._ivalue())) {
     if (!attribute.second.isTensor()) continue;
     value->setType(c10::TensorType::create(attribute.second.toTensor()));  // also for `Tensor?` attributes

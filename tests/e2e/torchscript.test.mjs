@@ -126,6 +126,7 @@ for (const fixture of manifest.filter((f) => f.expect_error)) {
       '--out', join(dir, 'x.onnx')], dir);
     if (fixture.expect_error === 'control flow') assert.match(message, /control[- ]flow|prim::If|prim::Loop/i, message);
     if (fixture.expect_error === 'unsupported') assert.match(message, /unsupported|no converter|not supported/i, message);
+    if (fixture.expect_error === 'aliased') assert.match(message, /^cannot convert \S+ in module '[^']*': .*(share|alias)/, message);
     for (const [op, scope] of fixture.expected) {
       const short = op.replace(/^(aten|prim)::/, '');
       assert.ok(message.includes(op) || (op.startsWith('aten::') && new RegExp(`\\b${short}\\b`).test(message)),

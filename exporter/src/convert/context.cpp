@@ -16,8 +16,7 @@ void ConversionContext::begin_node(const torch::jit::Node* node, std::string sco
 }
 
 void ConversionContext::fail(const std::string& message) const {
-  std::string op = node_ ? node_->kind().toQualString() : "graph";
-  throw ExportError("cannot convert " + op + " in module '" + (scope_.empty() ? "<root>" : scope_) + "': " + message);
+  throw conversion_error(node_ ? node_->kind().toQualString() : "graph", scope_, message);
 }
 
 void ConversionContext::bind_parameter(const torch::jit::Value* value, std::string name, at::Tensor tensor) {

@@ -11,11 +11,15 @@ namespace {
 using torch::jit::Node;
 using torch::jit::Value;
 
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
 // Nodes whose results are resolved statically or by their consumers, never emitted.
 bool is_structural(const Node* node) {
   auto kind = node->kind();
   return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct ||
-         kind == c10::prim::GetAttr;
+         kind == c10::prim::DictConstruct || kind == c10::prim::GetAttr;
 }
 
 void check_supported(const TracedGraph& traced) {
@@ -64,11 +68,15 @@ void add_value_info(onnx::ValueInfoProto& info, const std::string& name, at::Sca
   }
 }
 
-// Graph outputs in forward order, with tuples and lists flattened.
+// Graph outputs in forward order, with tuples, lists and dicts (their values) flattened.
 void collect_outputs(const Value* value, std::vector<const Value*>& outputs) {
   auto kind = value->node()->kind();
   if (kind == c10::prim::TupleConstruct || kind == c10::prim::ListConstruct) {
     for (const Value* input : value->node()->inputs()) collect_outputs(input, outputs);
+    return;
+  }
+  if (kind == c10::prim::DictConstruct) {  // key, value, key, value, ...
+    for (size_t i = 1; i < value->node()->inputs().size(); i += 2) collect_outputs(value->node()->input(i), outputs);
     return;
   }
   outputs.push_back(value);
@@ -91,6 +99,20 @@ void convert_outputs(ConversionContext& ctx, const TracedGraph& traced, onnx::Gr
     used.insert(traced.output_names[i]);
     const auto& dim_names = i < traced.output_dim_names.size() ? traced.output_dim_names[i] : std::vector<std::string>{};
     add_value_info(*graph.add_output(), traced.output_names[i], ctx.scalar_type(outputs[i]), ctx.sizes(outputs[i]), dim_names);
+  }
+}
+
+// Runs one converter. What LibTorch or the protobuf code it calls throws is reported like a
+// converter's own failure: naming the op and its module, on one line.
+void convert_node(ConversionContext& ctx, const Converter& converter, const Node* node) {
+  try {
+    converter(ctx, node);
+  } catch (const ExportError&) {
+    throw;
+  } catch (const c10::Error& e) {
+    ctx.fail(first_line(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    ctx.fail(first_line(e.what()));
   }
 }
 
@@ -125,7 +147,7 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weight
       continue;
     }
     ctx.begin_node(node, traced.scope_of(node));
-    (*registry.find(node->kind().toQualString(), traced.in_place_as_functional))(ctx, node);
+    convert_node(ctx, *registry.find(node->kind().toQualString(), traced.in_place_as_functional), node);
   }
   convert_outputs(ctx, traced, graph);
   return model;

@@ -1,4 +1,5 @@
-// Tensors made inside forward: arange, zeros/ones/full (and their _like / new_ forms), triu/tril.
+// Tensors made inside forward: arange, zeros/ones/full (and their _like / new_ forms), triu/tril,
+// and the functional forms of fill_/zero_/copy_, which overwrite all of a tensor.
 // Sizes may be runtime ints, so filled tensors use ConstantOfShape.
 #include "convert/registry.h"
 
@@ -35,6 +36,12 @@ void full_with(ConversionContext& ctx, const Node* n, const std::string& shape, 
   ctx.bind(n->output(), ctx.op("Expand", {ctx.tensor_as(fill, ctx.scalar_type(n->output())), shape}));
 }
 
+// full_like(self, fill, ...), fill(self, value), copy(self, src, non_blocking): the second input
+// broadcast to self's shape, in the result's dtype.
+void fill_self(ConversionContext& ctx, const Node* n) {
+  full_with(ctx, n, ctx.op("Shape", {ctx.tensor(n->input(0))}), n->input(1));
+}
+
 // aten::arange(end, ...), (start, end, ...), (start, end, step, ...): the arity tells the form
 // (dtype, layout, device and pin_memory always follow).
 void arange(ConversionContext& ctx, const Node* n) {
@@ -65,10 +72,11 @@ void register_creation_ops(ConverterRegistry& r) {
   r.add("aten::new_ones", fill_new(1));
   r.add("aten::new_empty", fill_new(0));
   r.add("aten::full", [](ConversionContext& ctx, const Node* n) { full_with(ctx, n, ctx.ints_tensor(n->input(0)), n->input(1)); });
-  r.add("aten::full_like", [](ConversionContext& ctx, const Node* n) {
-    full_with(ctx, n, ctx.op("Shape", {ctx.tensor(n->input(0))}), n->input(1));
-  });
+  r.add("aten::full_like", fill_self);
   r.add("aten::new_full", [](ConversionContext& ctx, const Node* n) { full_with(ctx, n, ctx.ints_tensor(n->input(1)), n->input(2)); });
+  r.add("aten::fill", fill_self);
+  r.add("aten::copy", fill_self);
+  r.add("aten::zero", fill_like(0));
   r.add("aten::scalar_tensor", [](ConversionContext& ctx, const Node* n) {
     ctx.bind(n->output(), ctx.tensor_as(n->input(0), ctx.scalar_type(n->output())));
   });

@@ -1,10 +1,16 @@
 // Indexing and slicing: slice/select/narrow, advanced indexing, gather, masked_fill/where,
-// expand/repeat, split/chunk/unbind, embedding lookup and roll.
+// expand/repeat, split/chunk/unbind, embedding lookup and roll; and the write forms of slice,
+// select and index (slice_scatter, select_scatter, index_put), which in-place writes through
+// views become.
 #include "convert/registry.h"
 
+#include <ATen/ATen.h>
+
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <numeric>
+#include <optional>
 
 namespace htp::exporter {
 namespace {
@@ -24,14 +30,18 @@ std::string slice(ConversionContext& ctx, const std::string& x, int64_t axis, co
   return ctx.op("Slice", {x, start, end, ctx.constant_ints({axis}), step});
 }
 
+constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
+
+// start:end:step covers the whole dim (x[:] in a trace).
+bool whole_slice(const ConversionContext& ctx, const Value* start, const Value* end, const Value* step) {
+  return (ctx.is_none(start) || (ctx.constant(start) && ctx.get_int(start) == 0)) &&
+         (ctx.is_none(end) || (ctx.constant(end) && ctx.get_int(end) == kEnd)) && ctx.constant(step) && ctx.get_int(step) == 1;
+}
+
 // aten::slice(self, dim, start?, end?, step)
 void slice_op(ConversionContext& ctx, const Node* n) {
-  constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
   int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(1)), ctx.rank(n->input(0)));
-  bool whole = (ctx.is_none(n->input(2)) || (ctx.constant(n->input(2)) && ctx.get_int(n->input(2)) == 0)) &&
-               (ctx.is_none(n->input(3)) || (ctx.constant(n->input(3)) && ctx.get_int(n->input(3)) == kEnd)) &&
-               ctx.get_int(n->input(4)) == 1;
-  if (whole) return ctx.bind(n->output(), ctx.tensor(n->input(0)));  // x[:] in a trace
+  if (whole_slice(ctx, n->input(2), n->input(3), n->input(4))) return ctx.bind(n->output(), ctx.tensor(n->input(0)));
   ctx.bind(n->output(), slice(ctx, ctx.tensor(n->input(0)), axis, one_int(ctx, n->input(2), 0), one_int(ctx, n->input(3), kEnd),
                               one_int(ctx, n->input(4), 1)));
 }
@@ -61,37 +71,237 @@ void gather(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("GatherElements", {ctx.tensor(n->input(0)), ctx.tensor_as(n->input(2), at::kLong)}, {{"axis", axis}}));
 }
 
-// aten::index(self, indices): one integer index tensor at any dim (Gather); a boolean mask over
-// the leading dims (GatherND of its nonzero positions); or integer tensors for each leading dim
-// (broadcast, then GatherND).
-void index(ConversionContext& ctx, const Node* n) {
-  auto indices = ctx.list_elements(n->input(1));
-  std::vector<size_t> given;
-  for (size_t i = 0; i < indices.size(); ++i) {
-    if (!ctx.is_none(indices[i])) given.push_back(i);
-  }
-  std::string x = ctx.tensor(n->input(0));
-  if (given.size() == 1 && ctx.scalar_type(indices[given[0]]) != at::kBool) {
-    ctx.bind(n->output(), ctx.op("Gather", {x, ctx.tensor_as(indices[given[0]], at::kLong)}, {{"axis", int64_t(given[0])}}));
-    return;
-  }
-  if (given.size() == 1 && given[0] == 0) {  // x[mask]
-    std::string positions = ctx.op("Transpose", {ctx.op("NonZero", {ctx.tensor(indices[0])})}, {{"perm", std::vector<int64_t>{1, 0}}});
-    ctx.bind(n->output(), ctx.op("GatherND", {x, positions}));
-    return;
-  }
-  for (size_t i = 0; i < given.size(); ++i) {
-    if (given[i] != i || ctx.scalar_type(indices[i]) == at::kBool) ctx.fail("this combination of index tensors is not supported");
-  }
-  // Broadcast the index tensors against each other, then stack them on a new last axis.
-  std::vector<std::string> parts;
-  for (size_t i : given) parts.push_back(ctx.tensor_as(indices[i], at::kLong));
+// Integer index tensors broadcast against each other and stacked on a new last axis: the indices
+// of GatherND / ScatterND.
+std::string stacked_indices(ConversionContext& ctx, std::vector<std::string> parts) {
   std::string sum = parts[0];  // its shape is the broadcast shape of all index tensors
   for (size_t i = 1; i < parts.size(); ++i) sum = ctx.op("Add", {sum, parts[i]});
   std::string shape = ctx.op("Shape", {sum});
   std::string last = ctx.constant_ints({-1});
   for (auto& part : parts) part = ctx.op("Unsqueeze", {ctx.op("Expand", {part, shape}), last});
-  ctx.bind(n->output(), ctx.op("GatherND", {x, ctx.op("Concat", parts, {{"axis", int64_t{-1}}})}));
+  return ctx.op("Concat", parts, {{"axis", int64_t{-1}}});
+}
+
+// One entry of the `Tensor?[] indices` of aten::index and aten::index_put: None (a whole dim) or
+// a tensor, listed in the graph or folded into a constant list.
+struct IndexTensor {
+  std::string name;
+  at::ScalarType dtype;
+  int64_t rank;
+  bool is_mask() const { return dtype == at::kBool || dtype == at::kByte; }
+};
+
+std::vector<std::optional<IndexTensor>> index_tensors(ConversionContext& ctx, const Value* list) {
+  std::vector<std::optional<IndexTensor>> indices;
+  if (auto known = ctx.constant(list)) {
+    for (const c10::IValue& item : known->toListRef()) {
+      if (item.isNone()) {
+        indices.emplace_back();
+      } else {
+        indices.push_back(IndexTensor{ctx.constant(item.toTensor()), item.toTensor().scalar_type(), item.toTensor().dim()});
+      }
+    }
+    return indices;
+  }
+  for (const Value* v : ctx.list_elements(list)) {
+    if (ctx.is_none(v)) {
+      indices.emplace_back();
+    } else {
+      indices.push_back(IndexTensor{ctx.tensor(v), ctx.scalar_type(v), ctx.rank(v)});
+    }
+  }
+  return indices;
+}
+
+std::vector<size_t> given_indices(const std::vector<std::optional<IndexTensor>>& indices) {
+  std::vector<size_t> given;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i]) given.push_back(i);
+  }
+  return given;
+}
+
+std::string as_long(ConversionContext& ctx, const IndexTensor& index) {
+  return index.dtype == at::kLong ? index.name : ctx.cast(index.name, at::kLong);
+}
+
+// aten::index(self, indices): one integer index tensor at any dim (Gather); a boolean mask over
+// the leading dims (GatherND of its nonzero positions); or integer tensors for each leading dim
+// (broadcast, then GatherND).
+void index(ConversionContext& ctx, const Node* n) {
+  auto indices = index_tensors(ctx, n->input(1));
+  std::vector<size_t> given = given_indices(indices);
+  std::string x = ctx.tensor(n->input(0));
+  if (given.size() == 1 && !indices[given[0]]->is_mask()) {
+    ctx.bind(n->output(), ctx.op("Gather", {x, as_long(ctx, *indices[given[0]])}, {{"axis", int64_t(given[0])}}));
+    return;
+  }
+  if (given.size() == 1 && given[0] == 0) {  // x[mask]
+    std::string positions = ctx.op("Transpose", {ctx.op("NonZero", {indices[0]->name})}, {{"perm", std::vector<int64_t>{1, 0}}});
+    ctx.bind(n->output(), ctx.op("GatherND", {x, positions}));
+    return;
+  }
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (given[i] != i || indices[i]->is_mask()) ctx.fail("this combination of index tensors is not supported");
+  }
+  std::vector<std::string> parts;
+  for (size_t i : given) parts.push_back(as_long(ctx, *indices[i]));
+  ctx.bind(n->output(), ctx.op("GatherND", {x, stacked_indices(ctx, parts)}));
+}
+
+// Where a slice of `x` along `axis` starts, normalized like aten::slice (None is 0, a negative
+// start counts from the end, clamped to [0, size]), when that is known before the run.
+std::optional<int64_t> known_start(const ConversionContext& ctx, const Value* x, int64_t axis, const Value* start) {
+  if (ctx.is_none(start)) return 0;
+  auto sizes = ctx.sizes(x);
+  if (!ctx.constant(start) || !sizes) return std::nullopt;
+  int64_t size = (*sizes)[static_cast<size_t>(axis)], at = ctx.get_int(start);
+  return std::clamp<int64_t>(at < 0 ? at + size : at, 0, size);
+}
+
+// The same start computed in the graph: a 1-element int64 tensor.
+std::string slice_start(ConversionContext& ctx, const Value* x, int64_t axis, const Value* start) {
+  if (auto known = known_start(ctx, x, axis, start)) return ctx.constant_ints({*known});
+  std::string size = ctx.op("Gather", {ctx.op("Shape", {ctx.tensor(x)}), ctx.constant_ints({axis})});
+  std::string at = one_int(ctx, start, 0), zero = ctx.constant_ints({0});
+  at = ctx.op("Where", {ctx.op("Less", {at, zero}), ctx.op("Add", {at, size}), at});
+  return ctx.op("Max", {zero, ctx.op("Min", {at, size})});
+}
+
+// Where a slice puts its elements along one axis: from `start` by `step` (null: 1), `count`
+// of them (unknown: as many as the source has there).
+struct SliceSpan {
+  const Value* start;
+  const Value* step;
+  std::optional<int64_t> count;
+};
+
+// `x` with `src` (x's rank) written over the span along `axis`: ScatterElements with the
+// positions broadcast to src's shape.
+std::string scatter_slice(ConversionContext& ctx, const Value* x, const std::string& src, int64_t axis, const SliceSpan& span) {
+  std::vector<int64_t> column(static_cast<size_t>(ctx.rank(x)), 1);
+  column[static_cast<size_t>(axis)] = -1;
+  std::optional<int64_t> start = known_start(ctx, x, axis, span.start);
+  std::optional<int64_t> step = !span.step ? 1 : ctx.constant(span.step) ? std::optional<int64_t>(ctx.get_int(span.step)) : std::nullopt;
+  std::string positions;
+  if (span.count && start && step) {
+    std::vector<int64_t> values;
+    for (int64_t i = 0; i < *span.count; ++i) values.push_back(*start + i * *step);
+    positions = ctx.constant(at::tensor(values, at::kLong).reshape(column));
+  } else {
+    std::string length = ctx.op("Gather", {ctx.op("Shape", {src}), ctx.constant_ints({axis})});
+    std::string offsets = ctx.op("Range", {ctx.scalar(0, at::kLong), ctx.op("Squeeze", {length}), ctx.scalar(1, at::kLong)});
+    offsets = ctx.op("Mul", {offsets, step ? ctx.constant_ints({*step}) : one_int(ctx, span.step, 1)});
+    positions = ctx.op("Reshape", {ctx.op("Add", {offsets, slice_start(ctx, x, axis, span.start)}), ctx.constant_ints(column)});
+  }
+  positions = ctx.op("Expand", {positions, ctx.op("Shape", {src})});
+  return ctx.op("ScatterElements", {ctx.tensor(x), positions, src}, {{"axis", axis}});
+}
+
+// aten::slice_scatter(self, src, dim, start?, end?, step): self with src written over
+// self[start:end:step] along dim.
+void slice_scatter(ConversionContext& ctx, const Node* n) {
+  int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
+  std::string src = ctx.tensor_as(n->input(1), ctx.scalar_type(n->output()));
+  if (whole_slice(ctx, n->input(3), n->input(4), n->input(5))) return ctx.bind(n->output(), src);
+  std::optional<int64_t> count;
+  if (auto sizes = ctx.sizes(n->input(1))) count = (*sizes)[static_cast<size_t>(axis)];
+  ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, axis, {n->input(3), n->input(5), count}));
+}
+
+// aten::select_scatter(self, src, dim, index): self with src written over self.select(dim, index).
+void select_scatter(ConversionContext& ctx, const Node* n) {
+  int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
+  std::string src = ctx.op("Unsqueeze", {ctx.tensor_as(n->input(1), ctx.scalar_type(n->output())), ctx.constant_ints({axis})});
+  ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, axis, {n->input(3), nullptr, 1}));
+}
+
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
+  return inverse;
+}
+
+// [first, first + count) moved in front of the other dims of a rank-`rank` tensor.
+std::vector<int64_t> to_front(int64_t first, int64_t count, int64_t rank) {
+  std::vector<int64_t> perm(static_cast<size_t>(rank));
+  std::iota(perm.begin(), perm.begin() + count, first);
+  std::iota(perm.begin() + count, perm.begin() + count + first, 0);
+  std::iota(perm.begin() + count + first, perm.end(), first + count);
+  return perm;
+}
+
+bool holds_one_element(const ConversionContext& ctx, const Value* v) {
+  auto sizes = ctx.sizes(v);
+  return ctx.rank(v) == 0 || (sizes && std::all_of(sizes->begin(), sizes->end(), [](int64_t d) { return d == 1; }));
+}
+
+// x[mask] = values over the leading dims of x: one value is a Where; several go, in order, to
+// the positions where the mask is true.
+std::string put_by_mask(ConversionContext& ctx, const Node* n, const IndexTensor& mask, const std::string& values, bool accumulate) {
+  std::string x = ctx.tensor(n->input(0)), m = mask.dtype == at::kBool ? mask.name : ctx.cast(mask.name, at::kBool);
+  int64_t rank = ctx.rank(n->input(0)), mask_rank = mask.rank;
+  if (holds_one_element(ctx, n->input(2))) {
+    if (mask_rank < rank) {
+      std::vector<int64_t> trailing(static_cast<size_t>(rank - mask_rank));
+      std::iota(trailing.begin(), trailing.end(), mask_rank);
+      m = ctx.op("Unsqueeze", {m, ctx.constant_ints(trailing)});
+    }
+    std::string value = ctx.op("Reshape", {values, ctx.constant_ints({})});
+    if (!accumulate) return ctx.op("Where", {m, value, x});
+    return ctx.op("Add", {x, ctx.op("Where", {m, value, ctx.scalar(0, ctx.scalar_type(n->output()))})});
+  }
+  std::string positions = ctx.op("Transpose", {ctx.op("NonZero", {m})}, {{"perm", std::vector<int64_t>{1, 0}}});
+  std::string shape = ctx.op("Concat", {ctx.op("Slice", {ctx.op("Shape", {positions}), ctx.constant_ints({0}), ctx.constant_ints({1})}),
+                                        ctx.op("Slice", {ctx.op("Shape", {x}), ctx.constant_ints({mask_rank}), ctx.constant_ints({kEnd})})},
+                             {{"axis", int64_t{0}}});
+  std::vector<Attr> reduction;
+  if (accumulate) reduction.push_back({"reduction", std::string("add")});
+  return ctx.op("ScatterND", {x, positions, ctx.op("Expand", {values, shape})}, reduction);
+}
+
+// aten::index_put(self, indices, values, accumulate): the write form of aten::index. A boolean
+// mask over the leading dims, or integer index tensors at adjacent dims (broadcast against each
+// other; negative counts from the end), pick what `values` (broadcast to what x[indices] would
+// be) replaces, or is added to with accumulate=True: ScatterND, after moving the indexed dims to
+// the front.
+void index_put(ConversionContext& ctx, const Node* n) {
+  auto indices = index_tensors(ctx, n->input(1));
+  std::vector<size_t> given = given_indices(indices);
+  if (given.empty()) ctx.fail("expected at least one index tensor");
+  std::string values = ctx.tensor_as(n->input(2), ctx.scalar_type(n->output()));
+  bool accumulate = ctx.get_bool(n->input(3));
+  if (given.size() == 1 && indices[given[0]]->is_mask()) {
+    if (given[0] != 0) ctx.fail("a boolean mask after sliced dims is not supported");
+    return ctx.bind(n->output(), put_by_mask(ctx, n, *indices[0], values, accumulate));
+  }
+  int64_t first = static_cast<int64_t>(given[0]), count = static_cast<int64_t>(given.size());
+  int64_t rank = ctx.rank(n->input(0)), index_rank = 0;
+  std::string x = ctx.tensor(n->input(0)), shape = ctx.op("Shape", {x});
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < given.size(); ++i) {
+    const IndexTensor& tensor = *indices[given[i]];
+    if (given[i] != given[0] + i || tensor.is_mask()) ctx.fail("index tensors at non-adjacent dims or mixed with a mask are not supported");
+    index_rank = std::max(index_rank, tensor.rank);
+    std::string index = as_long(ctx, tensor);
+    std::string size = ctx.op("Gather", {shape, ctx.constant_ints({first + static_cast<int64_t>(i)})});
+    parts.push_back(ctx.op("Where", {ctx.op("Less", {index, ctx.scalar(0, at::kLong)}), ctx.op("Add", {index, size}), index}));
+  }
+  std::string stacked = stacked_indices(ctx, parts);
+  auto dims = [&](const std::string& of, int64_t from, int64_t to) {
+    return ctx.op("Slice", {of, ctx.constant_ints({from}), ctx.constant_ints({to})});
+  };
+  // What x[indices] would be: x's leading dims, the indices' broadcast shape, x's trailing dims.
+  std::string picked = ctx.op("Concat", {dims(shape, 0, first), dims(ctx.op("Shape", {stacked}), 0, -1), dims(shape, first + count, kEnd)},
+                              {{"axis", int64_t{0}}});
+  std::string updates = ctx.op("Expand", {values, picked});
+  std::vector<Attr> reduction;
+  if (accumulate) reduction.push_back({"reduction", std::string("add")});
+  if (first == 0) return ctx.bind(n->output(), ctx.op("ScatterND", {x, stacked, updates}, reduction));
+  std::vector<int64_t> perm = to_front(first, count, rank);
+  updates = ctx.op("Transpose", {updates}, {{"perm", to_front(first, index_rank, rank - count + index_rank)}});
+  std::string scattered = ctx.op("ScatterND", {ctx.op("Transpose", {x}, {{"perm", perm}}), stacked, updates}, reduction);
+  ctx.bind(n->output(), ctx.op("Transpose", {scattered}, {{"perm", inverse_permutation(perm)}}));
 }
 
 // aten::where(condition, self, other) and aten::masked_fill(self, mask, value)
@@ -251,6 +461,9 @@ void register_indexing_ops(ConverterRegistry& r) {
   r.add("aten::index_select", index_select);
   r.add("aten::gather", gather);
   r.add("aten::index", index);
+  r.add("aten::slice_scatter", slice_scatter);
+  r.add("aten::select_scatter", select_scatter);
+  r.add("aten::index_put", index_put);
   r.add("aten::where", where);
   r.add("aten::masked_fill", masked_fill);
   r.add("aten::expand", expand);

@@ -15,6 +15,10 @@ class ExportError : public htp::Error {
   using htp::Error::Error;
 };
 
+// How every failure to convert one op reads: "cannot convert aten::X in module 'S': reason"
+// ('<root>' for the root module).
+ExportError conversion_error(const std::string& op, const std::string& scope, const std::string& reason);
+
 struct UnsupportedOp {
   std::string op;     // e.g. "aten::cumprod"
   std::string scope;  // module path, "" for the root
