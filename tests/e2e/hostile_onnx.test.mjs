@@ -105,7 +105,7 @@ function setUp(name, spec) {
 const commandNames = Object.keys(COMMANDS);
 CASES.forEach((spec, k) => {
   const commands = spec.everyCommand ? commandNames : [commandNames[k % commandNames.length]];
-  test(`${spec.name}: ${commands.join(', ')} refuse the file`, () => {
+  test(`${spec.name}: refused by ${commands.join(', ')}`, () => {
     for (const command of commands) {
       const args = COMMANDS[command];
       const [dir, file, inputs] = setUp(`${spec.name.replace(/\W+/g, '_')}_${command}`, spec);
