@@ -514,23 +514,22 @@ TEST(ConverterSemantics, ConvExplicitPaddingIsPads) {
   EXPECT_EQ(convs[0]->input_size(), 2);
 }
 
-TEST(ConverterSemantics, BatchNormInTrainingModeAsksForEvalMode) {
+// Training mode normalizes with the batch's statistics (the running-stat update is a side effect
+// the exported function does not return): per-channel ReduceMean over N and the spatial dims.
+TEST(ConverterSemantics, BatchNormInTrainingModeUsesBatchStatistics) {
   auto root = std::make_shared<NetImpl>();
   auto bn = root->register_module("bn", torch::nn::BatchNorm2d(3));
   NetImpl* self = root.get();
   root->body = [self, bn](const Tensors& xs) mutable { return Tensors{htp::zoo::call(*self, bn, xs[0])}; };
-  auto model = zoo_model(root, {input("x", {2, 3, 4, 4})}, {"y"}, /*eval=*/false);
-  try {
-    convert(model);
-    FAIL() << "expected an ExportError";
-  } catch (const UnsupportedOpsError& e) {
-    FAIL() << "training-mode batch_norm reported as unsupported: " << e.what();
-  } catch (const ExportError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("eval mode"), std::string::npos) << message;
-    EXPECT_NE(message.find("'bn'"), std::string::npos) << message;
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  onnx::ModelProto model = convert_checked(zoo_model(root, {input("x", {2, 3, 4, 4})}, {"y"}, /*eval=*/false));
+  EXPECT_TRUE(nodes_of(model, "BatchNormalization").empty());
+  auto means = nodes_of(model, "ReduceMean");
+  ASSERT_EQ(means.size(), 2u);  // mean and biased variance
+  for (const auto* mean : means) {
+    EXPECT_EQ(ints_attribute(*mean, "axes"), (std::vector<int64_t>{0, 2, 3}));
+    EXPECT_EQ(scope_of(*mean), "bn");
   }
+  EXPECT_EQ(initializer_names(model).count("bn.running_mean"), 0u);
 }
 
 TEST(ConverterSemantics, BatchNormInEvalModeIsBatchNormalization) {

@@ -99,7 +99,42 @@ void prelu(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("PRelu", {input_as_output(ctx, n), slope}));
 }
 
+// aten::celu(x, alpha) = max(0, x) + min(0, alpha·(exp(x/alpha) - 1)) = alpha·elu(x/alpha); written
+// through Elu because ONNX Celu takes float only.
+void celu(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  double alpha = ctx.get_double(n->input(1));
+  std::string x = input_as_output(ctx, n);
+  if (alpha == 1.0) return ctx.bind(n->output(), ctx.op("Elu", {x}));
+  std::string scaled = ctx.op("Elu", {ctx.op("Div", {x, ctx.scalar(alpha, dtype)})});
+  ctx.bind(n->output(), ctx.op("Mul", {scaled, ctx.scalar(alpha, dtype)}));
+}
+
+// aten::glu(x, dim): the first half along `dim` gated by the sigmoid of the second.
+void glu(ConversionContext& ctx, const Node* n) {
+  int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(1)), ctx.rank(n->input(0)));
+  auto halves = ctx.op("Split", {input_as_output(ctx, n)}, 2, {{"axis", axis}});  // equal halves (opset 17)
+  ctx.bind(n->output(), ctx.op("Mul", {halves[0], ctx.op("Sigmoid", {halves[1]})}));
+}
+
+// softshrink (x ∓ λ outside [-λ, λ], else 0) and hardshrink (x outside [-λ, λ], else 0) are ONNX
+// Shrink with bias λ and 0.
+Converter shrink(bool soft) {
+  return [soft](ConversionContext& ctx, const Node* n) {
+    float lambd = n->inputs().size() > 1 ? static_cast<float>(ctx.get_double(n->input(1))) : 0.5f;
+    ctx.bind(n->output(), ctx.op("Shrink", {input_as_output(ctx, n)}, {{"lambd", lambd}, {"bias", soft ? lambd : 0.0f}}));
+  };
+}
+
 }  // namespace
+
+// log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)): finite where sigmoid underflows, and without
+// Softplus, which ONNX Runtime lacks for double.
+std::string emit_log_sigmoid(ConversionContext& ctx, const std::string& x, at::ScalarType dtype) {
+  std::string tail = ctx.op("Exp", {ctx.op("Neg", {ctx.op("Abs", {x})})});
+  std::string log_term = ctx.op("Log", {ctx.op("Add", {tail, ctx.scalar(1, dtype)})});
+  return ctx.op("Sub", {ctx.op("Min", {x, ctx.scalar(0, dtype)}), log_term});
+}
 
 // gelu(x) = x·Φ(x): "none" uses erf, "tanh" the tanh approximation; opset 17 has no Gelu.
 std::string emit_gelu(ConversionContext& ctx, const std::string& x, at::ScalarType dtype, const std::string& approximate) {
@@ -137,6 +172,11 @@ void register_activation_ops(ConverterRegistry& r) {
   r.add("aten::leaky_relu", leaky_relu);
   r.add("aten::elu", elu);
   r.add("aten::softplus", softplus);
+  r.add("aten::celu", celu);
+  r.add("aten::glu", glu);
+  r.add("aten::softshrink", shrink(true));
+  r.add("aten::hardshrink", shrink(false));
+  r.add("aten::log_sigmoid", [](ConversionContext& ctx, const Node* n) { ctx.bind(n->output(), emit_log_sigmoid(ctx, input_as_output(ctx, n), ctx.scalar_type(n->output()))); });
   r.add("aten::softmax", [](ConversionContext& ctx, const Node* n) { softmax_like(ctx, n, "Softmax"); });
   r.add("aten::log_softmax", [](ConversionContext& ctx, const Node* n) { softmax_like(ctx, n, "LogSoftmax"); });
 }

@@ -328,6 +328,18 @@ void expand_as(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Expand", {ctx.tensor(n->input(0)), ctx.op("Shape", {ctx.tensor(n->input(1))})}));
 }
 
+// aten::broadcast_tensors(tensors): each tensor expanded to the common shape. Expand broadcasts
+// both ways, so expanding the first by every shape in turn gives that shape, known at run time.
+void broadcast_tensors(ConversionContext& ctx, const Node* n) {
+  std::vector<std::string> tensors = ctx.tensor_list(n->input(0));
+  std::string common = tensors.at(0);
+  for (size_t i = 1; i < tensors.size(); ++i) common = ctx.op("Expand", {common, ctx.op("Shape", {tensors[i]})});
+  std::string shape = ctx.op("Shape", {common});
+  for (size_t i = 1; i < tensors.size(); ++i) tensors[i] = ctx.op("Expand", {tensors[i], shape});
+  tensors[0] = common;
+  ctx.bind_list(n->output(), tensors);
+}
+
 // aten::repeat(self, repeats): more repeats than dims adds leading dims first.
 void repeat(ConversionContext& ctx, const Node* n) {
   std::string x = ctx.tensor(n->input(0));
@@ -468,6 +480,7 @@ void register_indexing_ops(ConverterRegistry& r) {
   r.add("aten::masked_fill", masked_fill);
   r.add("aten::expand", expand);
   r.add("aten::expand_as", expand_as);
+  r.add("aten::broadcast_tensors", broadcast_tensors);
   r.add("aten::repeat", repeat);
   r.add("aten::split", split);
   r.add("aten::split_with_sizes", split);

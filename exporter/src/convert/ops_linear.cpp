@@ -1,4 +1,5 @@
-// Matrix products: linear → Gemm (2-D input) or MatMul + Add, addmm → Gemm, matmul/mm/bmm → MatMul.
+// Matrix products: linear → Gemm (2-D input) or MatMul + Add, addmm → Gemm, matmul/mm/bmm → MatMul,
+// bilinear → Einsum.
 #include "convert/registry.h"
 
 namespace htp::exporter {
@@ -48,6 +49,15 @@ void einsum(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Einsum", inputs, {{"equation", ctx.constant(n->input(0))->toStringRef()}}));
 }
 
+// aten::bilinear(x1 [.., I], x2 [.., J], weight [O, I, J], bias?) computes
+// y[.., o] = Σ x1[.., i] · weight[o, i, j] · x2[.., j] + bias[o].
+void bilinear(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::vector<std::string> inputs{ctx.tensor_as(n->input(0), dtype), ctx.tensor_as(n->input(2), dtype), ctx.tensor_as(n->input(1), dtype)};
+  std::string y = ctx.op("Einsum", inputs, {{"equation", std::string("...i,oij,...j->...o")}});
+  ctx.bind(n->output(), ctx.is_none(n->input(3)) ? y : ctx.op("Add", {y, ctx.tensor_as(n->input(3), dtype)}));
+}
+
 }  // namespace
 
 std::string emit_linear(ConversionContext& ctx, const std::string& x, int64_t rank, const std::string& weight, const std::string& bias) {
@@ -62,6 +72,7 @@ std::string emit_linear(ConversionContext& ctx, const std::string& x, int64_t ra
 
 void register_linear_ops(ConverterRegistry& r) {
   r.add("aten::baddbmm", baddbmm);
+  r.add("aten::bilinear", bilinear);
   r.add("aten::einsum", einsum);
   r.add("aten::linear", linear);
   r.add("aten::addmm", addmm);

@@ -111,27 +111,6 @@ void variance(ConversionContext& ctx, const Node* n, bool root) {
   ctx.bind(n->output(), root ? ctx.op("Sqrt", {result}) : result);
 }
 
-// aten::norm(self, p, dims, keepdim) and aten::linalg_vector_norm(self, ord, dims?, keepdim, dtype?):
-// the 1- and 2-norms, over the given dims or everything.
-void norm(ConversionContext& ctx, const Node* n) {
-  double p = ctx.is_none(n->input(1)) ? 2.0 : ctx.get_double(n->input(1));
-  if (p != 1.0 && p != 2.0) ctx.fail("only the 1- and 2-norm are supported");
-  at::ScalarType dtype = ctx.scalar_type(n->output());
-  std::vector<Attr> attrs;
-  if (n->inputs().size() >= 4) {
-    int64_t rank = ctx.rank(n->input(0));
-    std::vector<int64_t> axes;
-    if (!ctx.is_none(n->input(2))) {
-      for (int64_t d : ctx.get_ints(n->input(2))) axes.push_back(normalize_dim(ctx, d, rank));
-    }
-    if (!axes.empty()) attrs.push_back({"axes", axes});
-    attrs.push_back({"keepdims", int64_t{ctx.get_bool(n->input(3))}});
-  } else {
-    attrs.push_back({"keepdims", int64_t{0}});
-  }
-  ctx.bind(n->output(), ctx.op(p == 1.0 ? "ReduceL1" : "ReduceL2", {ctx.tensor_as(n->input(0), dtype)}, attrs));
-}
-
 // torch's dtype of a cumulative sum: `dtype` when given, else the input's, with integers and bools
 // summed as int64.
 at::ScalarType cumsum_dtype(const ConversionContext& ctx, const Node* n) {
@@ -167,8 +146,6 @@ void numel(ConversionContext& ctx, const Node* n) {
 }  // namespace
 
 void register_reduction_ops(ConverterRegistry& r) {
-  r.add("aten::norm", norm);
-  r.add("aten::linalg_vector_norm", norm);
   r.add("aten::cumsum", cumsum);
   r.add("aten::numel", numel);
   r.add("aten::topk", topk);

@@ -9,9 +9,11 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_attention_ops(r);
     register_convolution_ops(r);
     register_creation_ops(r);
+    register_distance_ops(r);
     register_elementwise_ops(r);
     register_indexing_ops(r);
     register_linear_ops(r);
+    register_loss_ops(r);
     register_normalization_ops(r);
     register_pooling_ops(r);
     register_recurrent_ops(r);
@@ -50,6 +52,15 @@ std::vector<int64_t> per_dim(const ConversionContext& ctx, const torch::jit::Val
 std::vector<int64_t> symmetric_pads(std::vector<int64_t> pads) {
   pads.insert(pads.end(), pads.begin(), pads.end());
   return pads;
+}
+
+std::string emit_reduce(ConversionContext& ctx, const std::string& onnx_op, const std::string& x, const std::vector<int64_t>& axes,
+                        bool keepdims) {
+  std::vector<Attr> attrs{{"keepdims", int64_t{keepdims}}};
+  if (axes.empty()) return ctx.op(onnx_op, {x}, attrs);
+  if (onnx_op == "ReduceSum") return ctx.op(onnx_op, {x, ctx.constant_ints(axes)}, attrs);
+  attrs.push_back({"axes", axes});
+  return ctx.op(onnx_op, {x}, attrs);
 }
 
 int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank) {

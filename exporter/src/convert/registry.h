@@ -33,9 +33,11 @@ void register_activation_ops(ConverterRegistry& registry);
 void register_attention_ops(ConverterRegistry& registry);
 void register_convolution_ops(ConverterRegistry& registry);
 void register_creation_ops(ConverterRegistry& registry);
+void register_distance_ops(ConverterRegistry& registry);
 void register_elementwise_ops(ConverterRegistry& registry);
 void register_indexing_ops(ConverterRegistry& registry);
 void register_linear_ops(ConverterRegistry& registry);
+void register_loss_ops(ConverterRegistry& registry);
 void register_normalization_ops(ConverterRegistry& registry);
 void register_pooling_ops(ConverterRegistry& registry);
 void register_recurrent_ops(ConverterRegistry& registry);
@@ -51,12 +53,25 @@ bool is_in_place(const std::string& kind);
 std::string emit_linear(ConversionContext& ctx, const std::string& x, int64_t rank, const std::string& weight, const std::string& bias);
 // gelu with torch's `approximate` ("none": erf, "tanh").
 std::string emit_gelu(ConversionContext& ctx, const std::string& x, at::ScalarType dtype, const std::string& approximate);
+// log(sigmoid(x)), stable for large |x| (log_sigmoid, the logits losses).
+std::string emit_log_sigmoid(ConversionContext& ctx, const std::string& x, at::ScalarType dtype);
 
 // A per-spatial-dim int list argument (stride, padding, ...); torch accepts one value for all
 // dims ("stride=2").
 std::vector<int64_t> per_dim(const ConversionContext& ctx, const torch::jit::Value* v, size_t spatial);
 // ONNX pads (all begins, then all ends) from torch's symmetric per-dim padding.
 std::vector<int64_t> symmetric_pads(std::vector<int64_t> pads);
+
+// A reduction over `axes` (all dims when empty); opset 17 takes ReduceSum's axes as an input, the
+// other reductions' as an attribute.
+std::string emit_reduce(ConversionContext& ctx, const std::string& onnx_op, const std::string& x, const std::vector<int64_t>& axes,
+                        bool keepdims);
+// The vector p-norm of `x` over `axes` (all dims when empty) for any p, ±inf and 0 included.
+std::string emit_vector_norm(ConversionContext& ctx, const std::string& x, double p, const std::vector<int64_t>& axes, bool keepdims,
+                             at::ScalarType dtype);
+// torch.pairwise_distance: the p-norm of x1 - x2 + eps over the last dim of their broadcast rank.
+std::string emit_pairwise_distance(ConversionContext& ctx, const torch::jit::Value* x1, const torch::jit::Value* x2, double p, double eps,
+                                   bool keepdim, at::ScalarType dtype);
 
 // Normalizes a possibly negative dimension index against `rank`.
 int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank);
