@@ -12,6 +12,7 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_elementwise_ops(r);
     register_indexing_ops(r);
     register_linear_ops(r);
+    register_math_ops(r);
     register_normalization_ops(r);
     register_pooling_ops(r);
     register_reduction_ops(r);

@@ -36,6 +36,7 @@ void register_creation_ops(ConverterRegistry& registry);
 void register_elementwise_ops(ConverterRegistry& registry);
 void register_indexing_ops(ConverterRegistry& registry);
 void register_linear_ops(ConverterRegistry& registry);
+void register_math_ops(ConverterRegistry& registry);
 void register_normalization_ops(ConverterRegistry& registry);
 void register_pooling_ops(ConverterRegistry& registry);
 void register_reduction_ops(ConverterRegistry& registry);
