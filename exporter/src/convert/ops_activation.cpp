@@ -19,13 +19,20 @@ Converter unary(const std::string& onnx_op, std::vector<Attr> attrs = {}) {
   };
 }
 
-// Clip with optional bounds given as constants or tensors in the input's dtype.
+// Clip with optional bounds in the output's dtype. Clip takes scalar bounds only, so tensor bounds
+// (which may also broadcast the input to a larger shape) use Max and Min.
 std::string clip(ConversionContext& ctx, const Node* n, const torch::jit::Value* low, const torch::jit::Value* high) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
-  auto bound = [&](const torch::jit::Value* v) { return !v || ctx.is_none(v) ? std::string() : ctx.tensor_as(v, dtype); };
-  std::string lo = bound(low), hi = bound(high);
-  std::vector<std::string> inputs{input_as_output(ctx, n), lo};
-  if (!hi.empty()) inputs.push_back(hi);
+  auto given = [&](const torch::jit::Value* v) { return v && !ctx.is_none(v); };
+  auto tensor_bound = [&](const torch::jit::Value* v) { return given(v) && ctx.rank(v) > 0; };
+  std::string x = input_as_output(ctx, n);
+  if (tensor_bound(low) || tensor_bound(high)) {
+    if (given(low)) x = ctx.op("Max", {x, ctx.tensor_as(low, dtype)});
+    if (given(high)) x = ctx.op("Min", {x, ctx.tensor_as(high, dtype)});
+    return x;
+  }
+  std::vector<std::string> inputs{x, given(low) ? ctx.tensor_as(low, dtype) : std::string()};
+  if (given(high)) inputs.push_back(ctx.tensor_as(high, dtype));
   while (inputs.back().empty()) inputs.pop_back();
   return ctx.op("Clip", inputs);
 }
@@ -65,18 +72,17 @@ void elu(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Elu", {input_as_output(ctx, n)}, {{"alpha", static_cast<float>(ctx.get_double(n->input(1)))}}));
 }
 
-// softplus(x, beta, threshold) = log(1 + exp(beta·x)) / beta; torch's linear region above the
-// threshold differs from the exact value by less than float precision.
+// softplus(x, beta, threshold) = log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold
+// (torch's linear region).
 void softplus(ConversionContext& ctx, const Node* n) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
   double beta = ctx.get_double(n->input(1));
   std::string x = input_as_output(ctx, n);
-  if (beta == 1.0) {
-    ctx.bind(n->output(), ctx.op("Softplus", {x}));
-    return;
-  }
-  std::string scaled = ctx.op("Softplus", {ctx.op("Mul", {x, ctx.scalar(beta, dtype)})});
-  ctx.bind(n->output(), ctx.op("Div", {scaled, ctx.scalar(beta, dtype)}));
+  std::string scaled = beta == 1.0 ? x : ctx.op("Mul", {x, ctx.scalar(beta, dtype)});
+  std::string smooth = ctx.op("Softplus", {scaled});
+  if (beta != 1.0) smooth = ctx.op("Div", {smooth, ctx.scalar(beta, dtype)});
+  std::string linear = ctx.op("Greater", {scaled, ctx.scalar(ctx.get_double(n->input(2)), dtype)});
+  ctx.bind(n->output(), ctx.op("Where", {linear, x, smooth}));
 }
 
 void softmax_like(ConversionContext& ctx, const Node* n, const std::string& onnx_op) {

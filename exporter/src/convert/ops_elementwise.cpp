@@ -146,8 +146,12 @@ void register_elementwise_ops(ConverterRegistry& r) {
   for (auto [kind, op] : std::initializer_list<std::pair<const char*, const char*>>{
            {"aten::abs", "Abs"}, {"aten::neg", "Neg"}, {"aten::exp", "Exp"}, {"aten::log", "Log"},
            {"aten::sqrt", "Sqrt"}, {"aten::reciprocal", "Reciprocal"}, {"aten::floor", "Floor"},
-           {"aten::ceil", "Ceil"}, {"aten::round", "Round"}, {"aten::sign", "Sign"}, {"aten::sin", "Sin"},
-           {"aten::cos", "Cos"}, {"aten::erf", "Erf"}}) {
+           {"aten::ceil", "Ceil"}, {"aten::sign", "Sign"}, {"aten::sin", "Sin"},
+           {"aten::cos", "Cos"}, {"aten::erf", "Erf"}, {"aten::tan", "Tan"}, {"aten::acos", "Acos"},
+           {"aten::asin", "Asin"}, {"aten::atan", "Atan"}, {"aten::sinh", "Sinh"}, {"aten::cosh", "Cosh"},
+           {"aten::acosh", "Acosh"}, {"aten::asinh", "Asinh"}, {"aten::atanh", "Atanh"}, {"aten::arccos", "Acos"},
+           {"aten::arcsin", "Asin"}, {"aten::arctan", "Atan"}, {"aten::arccosh", "Acosh"}, {"aten::arcsinh", "Asinh"},
+           {"aten::arctanh", "Atanh"}, {"aten::special_erf", "Erf"}}) {
     r.add(kind, unary_math(op));
   }
   r.add("aten::rsqrt", rsqrt);

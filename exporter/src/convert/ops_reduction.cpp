@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/ScalarType.h>
 
+#include <cmath>
 #include <numeric>
 
 namespace htp::exporter {
@@ -11,30 +12,40 @@ namespace {
 
 using torch::jit::Node;
 
-// aten::mean/sum.dim(input, dims, keepdim, dtype?) and the all-dims forms (input, dtype?).
-// Opset 17 takes ReduceSum's axes as an input and the others' as an attribute.
-Converter reduce(const std::string& onnx_op, bool axes_as_input) {
-  return [onnx_op, axes_as_input](ConversionContext& ctx, const Node* n) {
+// The dims a reduction takes (an int, an int list, or None/[] for all) normalized against `rank`;
+// empty means every dim. A 0-d tensor accepts dim 0 or -1 and has nothing to reduce.
+std::vector<int64_t> reduction_axes(const ConversionContext& ctx, const torch::jit::Value* dims, int64_t rank) {
+  std::vector<int64_t> axes;
+  if (ctx.is_none(dims)) return axes;
+  for (int64_t d : ctx.get_ints(dims)) {
+    int64_t axis = normalize_dim(ctx, d, std::max<int64_t>(rank, 1));
+    if (rank > 0) axes.push_back(axis);
+  }
+  return axes;
+}
+
+// An ONNX reduction over `axes` (all when empty); opset 17 takes ReduceSum's axes as an input and
+// the others' as an attribute.
+std::string reduce_over(ConversionContext& ctx, const std::string& onnx_op, const std::string& x, const std::vector<int64_t>& axes,
+                        bool keepdims) {
+  std::vector<Attr> attrs{{"keepdims", int64_t{keepdims}}};
+  if (axes.empty()) return ctx.op(onnx_op, {x}, attrs);
+  if (onnx_op == "ReduceSum") return ctx.op(onnx_op, {x, ctx.constant_ints(axes)}, attrs);
+  attrs.push_back({"axes", axes});
+  return ctx.op(onnx_op, {x}, attrs);
+}
+
+// aten::mean/sum.dim(input, dims?, keepdim, dtype?) and the all-dims forms (input, dtype?).
+Converter reduce(const std::string& onnx_op) {
+  return [onnx_op](ConversionContext& ctx, const Node* n) {
     at::ScalarType dtype = ctx.scalar_type(n->output());
-    std::string x = ctx.tensor_as(n->input(0), dtype);
-    auto dims = n->inputs().size() >= 3 ? ctx.constant(n->input(1)) : std::nullopt;
-    bool over_dims = dims && (dims->isIntList() || dims->isInt());  // prod takes one int dim
     std::vector<int64_t> axes;
-    int64_t keepdims = 0;
-    if (over_dims) {
-      int64_t rank = ctx.rank(n->input(0));
-      for (int64_t d : ctx.get_ints(n->input(1))) axes.push_back(normalize_dim(ctx, d, rank));
+    bool keepdims = false;
+    if (n->inputs().size() >= 3) {  // prod takes one int dim, the others a list
+      axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
       keepdims = ctx.get_bool(n->input(2));
     }
-    std::vector<Attr> attrs{{"keepdims", keepdims}};
-    if (axes.empty()) {  // torch reduces every dim for an empty list
-      ctx.bind(n->output(), ctx.op(onnx_op, {x}, attrs));
-    } else if (axes_as_input) {
-      ctx.bind(n->output(), ctx.op(onnx_op, {x, ctx.constant_ints(axes)}, attrs));
-    } else {
-      attrs.push_back({"axes", axes});
-      ctx.bind(n->output(), ctx.op(onnx_op, {x}, attrs));
-    }
+    ctx.bind(n->output(), reduce_over(ctx, onnx_op, ctx.tensor_as(n->input(0), dtype), axes, keepdims));
   };
 }
 
@@ -80,17 +91,14 @@ void topk(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(1), outputs[1]);
 }
 
-// aten::var/std as (self, unbiased) over everything, or (self, dims?, unbiased | correction?,
-// keepdim): sum((x - mean)²) / (count - correction), with the count from static sizes.
+// aten::var/std (and var_mean/std_mean, whose second output is the mean) as (self, unbiased) over
+// everything, or (self, dims?, unbiased | correction?, keepdim): sum((x - mean)²) / (count - correction),
+// with the count read from the input's shape at run time.
 void variance(ConversionContext& ctx, const Node* n, bool root) {
-  at::ScalarType dtype = ctx.scalar_type(n->output());
+  at::ScalarType dtype = ctx.scalar_type(n->output(0));
   int64_t rank = ctx.rank(n->input(0));
-  auto sizes = ctx.sizes(n->input(0));
-  if (!sizes) ctx.fail("needs static input sizes");
   std::vector<int64_t> axes;
-  if (n->inputs().size() == 4 && !ctx.is_none(n->input(1))) {
-    for (int64_t d : ctx.get_ints(n->input(1))) axes.push_back(normalize_dim(ctx, d, rank));
-  }
+  if (n->inputs().size() == 4) axes = reduction_axes(ctx, n->input(1), rank);
   if (axes.empty()) {
     axes.resize(static_cast<size_t>(rank));
     std::iota(axes.begin(), axes.end(), 0);
@@ -100,15 +108,18 @@ void variance(ConversionContext& ctx, const Node* n, bool root) {
   if (auto known = ctx.constant(correction_arg); known && known->isBool()) correction = known->toBool() ? 1 : 0;
   else if (!ctx.is_none(correction_arg)) correction = ctx.get_double(correction_arg);
   int64_t keepdims = n->inputs().size() == 4 ? ctx.get_bool(n->input(3)) : 0;
-  double count = 1;
-  for (int64_t axis : axes) count *= static_cast<double>((*sizes)[static_cast<size_t>(axis)]);
 
   std::string x = ctx.tensor_as(n->input(0), dtype);
+  std::string shape = ctx.op("Shape", {x});
+  std::string count = ctx.cast(ctx.op("ReduceProd", {ctx.op("Gather", {shape, ctx.constant_ints(axes)})}, {{"keepdims", int64_t{0}}}), dtype);
   std::string mean = ctx.op("ReduceMean", {x}, {{"axes", axes}, {"keepdims", int64_t{1}}});
   std::string deviation = ctx.op("Sub", {x, mean});
   std::string sum = ctx.op("ReduceSum", {ctx.op("Mul", {deviation, deviation}), ctx.constant_ints(axes)}, {{"keepdims", keepdims}});
-  std::string result = ctx.op("Div", {sum, ctx.scalar(count - correction, dtype)});
-  ctx.bind(n->output(), root ? ctx.op("Sqrt", {result}) : result);
+  std::string result = ctx.op("Div", {sum, ctx.op("Sub", {count, ctx.scalar(correction, dtype)})});
+  ctx.bind(n->output(0), root ? ctx.op("Sqrt", {result}) : result);
+  if (n->outputs().size() > 1) {
+    ctx.bind(n->output(1), keepdims ? mean : ctx.op("Squeeze", {mean, ctx.constant_ints(axes)}));
+  }
 }
 
 // torch's dtype of a cumulative sum: `dtype` when given, else the input's, with integers and bools
@@ -138,6 +149,77 @@ void cumsum(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), summed == dtype ? sums : ctx.cast(sums, dtype));
 }
 
+// aten::any/all(self) and (self, dim, keepdim): whether the count of non-zero (resp. zero) elements
+// is positive (resp. zero), so NaN counts as true and empty tensors give False/True. The result is
+// bool, or uint8 for a uint8 input.
+Converter truth_reduction(bool all) {
+  return [all](ConversionContext& ctx, const Node* n) {
+    std::string x = ctx.tensor(n->input(0));
+    at::ScalarType dtype = ctx.scalar_type(n->input(0));
+    std::string hits = ctx.op("Equal", {x, ctx.scalar(0, dtype)});
+    if (!all) hits = ctx.op("Not", {hits});
+    std::vector<int64_t> axes;
+    bool keepdims = false;
+    if (n->inputs().size() > 1) {
+      axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
+      keepdims = ctx.get_bool(n->input(2));
+      if (axes.empty() && ctx.rank(n->input(0)) == 0) keepdims = true;  // a 0-d input keeps its shape
+    }
+    std::string count = reduce_over(ctx, "ReduceSum", ctx.cast(hits, at::kLong), axes, keepdims);
+    std::string zero = ctx.scalar(0, at::kLong);
+    std::string result = all ? ctx.op("Equal", {count, zero}) : ctx.op("Greater", {count, zero});
+    ctx.bind(n->output(), ctx.cast(result, ctx.scalar_type(n->output())));
+  };
+}
+
+// aten::count_nonzero(self, dim?) and (self, dims): the int64 count, dims removed.
+void count_nonzero(ConversionContext& ctx, const Node* n) {
+  std::string x = ctx.tensor(n->input(0));
+  std::string nonzero = ctx.op("Not", {ctx.op("Equal", {x, ctx.scalar(0, ctx.scalar_type(n->input(0)))})});
+  std::vector<int64_t> axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
+  ctx.bind(n->output(), reduce_over(ctx, "ReduceSum", ctx.cast(nonzero, at::kLong), axes, false));
+}
+
+// aten::aminmax(self, *, dim?, keepdim) → (min, max)
+void aminmax(ConversionContext& ctx, const Node* n) {
+  std::string x = ctx.tensor(n->input(0));
+  std::vector<int64_t> axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
+  bool keepdims = ctx.get_bool(n->input(2));
+  ctx.bind(n->output(0), reduce_over(ctx, "ReduceMin", x, axes, keepdims));
+  ctx.bind(n->output(1), reduce_over(ctx, "ReduceMax", x, axes, keepdims));
+}
+
+// aten::logsumexp(self, dims, keepdim) as torch computes it: log(sum(exp(x - m))) + m with m the
+// max over the dims, replaced by 0 where it is infinite.
+void logsumexp(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  std::string x = ctx.tensor_as(n->input(0), dtype);
+  std::vector<int64_t> axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
+  bool keepdims = ctx.get_bool(n->input(2));
+  std::string max = reduce_over(ctx, "ReduceMax", x, axes, true);
+  max = ctx.op("Where", {ctx.op("IsInf", {max}), ctx.scalar(0, dtype), max});
+  std::string sum = reduce_over(ctx, "ReduceSum", ctx.op("Exp", {ctx.op("Sub", {x, max})}), axes, keepdims);
+  std::string shift = keepdims || axes.empty() ? max : ctx.op("Squeeze", {max, ctx.constant_ints(axes)});
+  if (axes.empty() && !keepdims) shift = ctx.op("Reshape", {max, ctx.constant_ints({})});
+  ctx.bind(n->output(), ctx.op("Add", {ctx.op("Log", {sum}), shift}));
+}
+
+// aten::nansum/nanmean(self, dims?, keepdim, *, dtype?): NaNs count as 0 and, for the mean, not at all.
+Converter nan_reduction(bool mean) {
+  return [mean](ConversionContext& ctx, const Node* n) {
+    at::ScalarType dtype = ctx.scalar_type(n->output());
+    std::string x = ctx.tensor_as(n->input(0), dtype);
+    std::vector<int64_t> axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
+    bool keepdims = ctx.get_bool(n->input(2));
+    if (!c10::isFloatingType(dtype)) return ctx.bind(n->output(), reduce_over(ctx, mean ? "ReduceMean" : "ReduceSum", x, axes, keepdims));
+    std::string nan = ctx.op("IsNaN", {x});
+    std::string sum = reduce_over(ctx, "ReduceSum", ctx.op("Where", {nan, ctx.scalar(0, dtype), x}), axes, keepdims);
+    if (!mean) return ctx.bind(n->output(), sum);
+    std::string count = reduce_over(ctx, "ReduceSum", ctx.cast(ctx.op("Not", {nan}), dtype), axes, keepdims);
+    ctx.bind(n->output(), ctx.op("Div", {sum, count}));
+  };
+}
+
 void numel(ConversionContext& ctx, const Node* n) {
   std::string shape = ctx.op("Shape", {ctx.tensor(n->input(0))});
   ctx.bind(n->output(), ctx.op("ReduceProd", {shape}, {{"keepdims", int64_t{0}}}));
@@ -151,15 +233,25 @@ void register_reduction_ops(ConverterRegistry& r) {
   r.add("aten::topk", topk);
   r.add("aten::var", [](ConversionContext& ctx, const Node* n) { variance(ctx, n, false); });
   r.add("aten::std", [](ConversionContext& ctx, const Node* n) { variance(ctx, n, true); });
-  r.add("aten::prod", reduce("ReduceProd", false));
+  r.add("aten::var_mean", [](ConversionContext& ctx, const Node* n) { variance(ctx, n, false); });
+  r.add("aten::std_mean", [](ConversionContext& ctx, const Node* n) { variance(ctx, n, true); });
+  r.add("aten::all", truth_reduction(true));
+  r.add("aten::any", truth_reduction(false));
+  r.add("aten::count_nonzero", count_nonzero);
+  r.add("aten::aminmax", aminmax);
+  r.add("aten::logsumexp", logsumexp);
+  r.add("aten::special_logsumexp", logsumexp);
+  r.add("aten::nansum", nan_reduction(false));
+  r.add("aten::nanmean", nan_reduction(true));
+  r.add("aten::prod", reduce("ReduceProd"));
   r.add("aten::argmax", arg_reduce("ArgMax"));
   r.add("aten::argmin", arg_reduce("ArgMin"));
   r.add("aten::max", extremum("ReduceMax", "Max", "ArgMax"));
   r.add("aten::min", extremum("ReduceMin", "Min", "ArgMin"));
-  r.add("aten::mean", reduce("ReduceMean", false));
-  r.add("aten::sum", reduce("ReduceSum", true));
-  r.add("aten::amax", reduce("ReduceMax", false));
-  r.add("aten::amin", reduce("ReduceMin", false));
+  r.add("aten::mean", reduce("ReduceMean"));
+  r.add("aten::sum", reduce("ReduceSum"));
+  r.add("aten::amax", reduce("ReduceMax"));
+  r.add("aten::amin", reduce("ReduceMin"));
 }
 
 }  // namespace htp::exporter

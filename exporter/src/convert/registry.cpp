@@ -14,6 +14,7 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_indexing_ops(r);
     register_linear_ops(r);
     register_loss_ops(r);
+    register_math_ops(r);
     register_normalization_ops(r);
     register_pooling_ops(r);
     register_recurrent_ops(r);

@@ -38,6 +38,7 @@ void register_elementwise_ops(ConverterRegistry& registry);
 void register_indexing_ops(ConverterRegistry& registry);
 void register_linear_ops(ConverterRegistry& registry);
 void register_loss_ops(ConverterRegistry& registry);
+void register_math_ops(ConverterRegistry& registry);
 void register_normalization_ops(ConverterRegistry& registry);
 void register_pooling_ops(ConverterRegistry& registry);
 void register_recurrent_ops(ConverterRegistry& registry);
