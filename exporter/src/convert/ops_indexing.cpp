@@ -488,7 +488,6 @@ void register_indexing_ops(ConverterRegistry& r) {
   r.add("aten::unsafe_split_with_sizes", split);
   r.add("aten::chunk", chunk);
   r.add("aten::unsafe_chunk", chunk);  // what traced nn.LSTMCell/GRUCell record; the same values
-  r.add("aten::unsafe_split", split);
   r.add("aten::unbind", unbind);
   r.add("aten::embedding", embedding);
   r.add("aten::roll", roll);

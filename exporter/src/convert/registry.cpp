@@ -1,5 +1,7 @@
 #include "convert/registry.h"
 
+#include <stdexcept>
+
 namespace htp::exporter {
 
 const ConverterRegistry& ConverterRegistry::instance() {
@@ -28,7 +30,8 @@ const ConverterRegistry& ConverterRegistry::instance() {
 }
 
 void ConverterRegistry::add(const std::string& kind, Converter converter) {
-  converters_[kind] = std::move(converter);
+  // Two families claiming one op would leave the winner to registration order.
+  if (!converters_.emplace(kind, std::move(converter)).second) throw std::logic_error("two converters for " + kind);
 }
 
 bool is_in_place(const std::string& kind) {
