@@ -24,17 +24,6 @@ std::vector<int64_t> reduction_axes(const ConversionContext& ctx, const torch::j
   return axes;
 }
 
-// An ONNX reduction over `axes` (all when empty); opset 17 takes ReduceSum's axes as an input and
-// the others' as an attribute.
-std::string reduce_over(ConversionContext& ctx, const std::string& onnx_op, const std::string& x, const std::vector<int64_t>& axes,
-                        bool keepdims) {
-  std::vector<Attr> attrs{{"keepdims", int64_t{keepdims}}};
-  if (axes.empty()) return ctx.op(onnx_op, {x}, attrs);
-  if (onnx_op == "ReduceSum") return ctx.op(onnx_op, {x, ctx.constant_ints(axes)}, attrs);
-  attrs.push_back({"axes", axes});
-  return ctx.op(onnx_op, {x}, attrs);
-}
-
 // aten::mean/sum.dim(input, dims?, keepdim, dtype?) and the all-dims forms (input, dtype?).
 Converter reduce(const std::string& onnx_op) {
   return [onnx_op](ConversionContext& ctx, const Node* n) {
@@ -45,7 +34,7 @@ Converter reduce(const std::string& onnx_op) {
       axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
       keepdims = ctx.get_bool(n->input(2));
     }
-    ctx.bind(n->output(), reduce_over(ctx, onnx_op, ctx.tensor_as(n->input(0), dtype), axes, keepdims));
+    ctx.bind(n->output(), emit_reduce(ctx, onnx_op, ctx.tensor_as(n->input(0), dtype), axes, keepdims));
   };
 }
 
@@ -165,7 +154,7 @@ Converter truth_reduction(bool all) {
       keepdims = ctx.get_bool(n->input(2));
       if (axes.empty() && ctx.rank(n->input(0)) == 0) keepdims = true;  // a 0-d input keeps its shape
     }
-    std::string count = reduce_over(ctx, "ReduceSum", ctx.cast(hits, at::kLong), axes, keepdims);
+    std::string count = emit_reduce(ctx, "ReduceSum", ctx.cast(hits, at::kLong), axes, keepdims);
     std::string zero = ctx.scalar(0, at::kLong);
     std::string result = all ? ctx.op("Equal", {count, zero}) : ctx.op("Greater", {count, zero});
     ctx.bind(n->output(), ctx.cast(result, ctx.scalar_type(n->output())));
@@ -177,7 +166,7 @@ void count_nonzero(ConversionContext& ctx, const Node* n) {
   std::string x = ctx.tensor(n->input(0));
   std::string nonzero = ctx.op("Not", {ctx.op("Equal", {x, ctx.scalar(0, ctx.scalar_type(n->input(0)))})});
   std::vector<int64_t> axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
-  ctx.bind(n->output(), reduce_over(ctx, "ReduceSum", ctx.cast(nonzero, at::kLong), axes, false));
+  ctx.bind(n->output(), emit_reduce(ctx, "ReduceSum", ctx.cast(nonzero, at::kLong), axes, false));
 }
 
 // aten::aminmax(self, *, dim?, keepdim) → (min, max)
@@ -185,8 +174,8 @@ void aminmax(ConversionContext& ctx, const Node* n) {
   std::string x = ctx.tensor(n->input(0));
   std::vector<int64_t> axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
   bool keepdims = ctx.get_bool(n->input(2));
-  ctx.bind(n->output(0), reduce_over(ctx, "ReduceMin", x, axes, keepdims));
-  ctx.bind(n->output(1), reduce_over(ctx, "ReduceMax", x, axes, keepdims));
+  ctx.bind(n->output(0), emit_reduce(ctx, "ReduceMin", x, axes, keepdims));
+  ctx.bind(n->output(1), emit_reduce(ctx, "ReduceMax", x, axes, keepdims));
 }
 
 // aten::logsumexp(self, dims, keepdim) as torch computes it: log(sum(exp(x - m))) + m with m the
@@ -196,9 +185,9 @@ void logsumexp(ConversionContext& ctx, const Node* n) {
   std::string x = ctx.tensor_as(n->input(0), dtype);
   std::vector<int64_t> axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
   bool keepdims = ctx.get_bool(n->input(2));
-  std::string max = reduce_over(ctx, "ReduceMax", x, axes, true);
+  std::string max = emit_reduce(ctx, "ReduceMax", x, axes, true);
   max = ctx.op("Where", {ctx.op("IsInf", {max}), ctx.scalar(0, dtype), max});
-  std::string sum = reduce_over(ctx, "ReduceSum", ctx.op("Exp", {ctx.op("Sub", {x, max})}), axes, keepdims);
+  std::string sum = emit_reduce(ctx, "ReduceSum", ctx.op("Exp", {ctx.op("Sub", {x, max})}), axes, keepdims);
   std::string shift = keepdims || axes.empty() ? max : ctx.op("Squeeze", {max, ctx.constant_ints(axes)});
   if (axes.empty() && !keepdims) shift = ctx.op("Reshape", {max, ctx.constant_ints({})});
   ctx.bind(n->output(), ctx.op("Add", {ctx.op("Log", {sum}), shift}));
@@ -211,11 +200,11 @@ Converter nan_reduction(bool mean) {
     std::string x = ctx.tensor_as(n->input(0), dtype);
     std::vector<int64_t> axes = reduction_axes(ctx, n->input(1), ctx.rank(n->input(0)));
     bool keepdims = ctx.get_bool(n->input(2));
-    if (!c10::isFloatingType(dtype)) return ctx.bind(n->output(), reduce_over(ctx, mean ? "ReduceMean" : "ReduceSum", x, axes, keepdims));
+    if (!c10::isFloatingType(dtype)) return ctx.bind(n->output(), emit_reduce(ctx, mean ? "ReduceMean" : "ReduceSum", x, axes, keepdims));
     std::string nan = ctx.op("IsNaN", {x});
-    std::string sum = reduce_over(ctx, "ReduceSum", ctx.op("Where", {nan, ctx.scalar(0, dtype), x}), axes, keepdims);
+    std::string sum = emit_reduce(ctx, "ReduceSum", ctx.op("Where", {nan, ctx.scalar(0, dtype), x}), axes, keepdims);
     if (!mean) return ctx.bind(n->output(), sum);
-    std::string count = reduce_over(ctx, "ReduceSum", ctx.cast(ctx.op("Not", {nan}), dtype), axes, keepdims);
+    std::string count = emit_reduce(ctx, "ReduceSum", ctx.cast(ctx.op("Not", {nan}), dtype), axes, keepdims);
     ctx.bind(n->output(), ctx.op("Div", {sum, count}));
   };
 }
