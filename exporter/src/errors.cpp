@@ -14,6 +14,10 @@ std::string describe(const std::vector<UnsupportedOp>& ops) {
 
 }  // namespace
 
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
 ExportError conversion_error(const std::string& op, const std::string& scope, const std::string& reason) {
   return ExportError("cannot convert " + op + " in module '" + (scope.empty() ? "<root>" : scope) + "': " + reason);
 }

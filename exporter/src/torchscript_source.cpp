@@ -21,10 +21,6 @@ using torch::jit::Graph;
 using torch::jit::Node;
 using torch::jit::Value;
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
-
 // The interpreter's message opens with a generic line and a Python-style traceback; the line
 // that says what went wrong ("RuntimeError: expected scalar type ...") comes last.
 std::string interpreter_error(const std::string& text) {

@@ -11,10 +11,6 @@ namespace {
 using torch::jit::Node;
 using torch::jit::Value;
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
-
 // Nodes whose results are resolved statically or by their consumers, never emitted.
 bool is_structural(const Node* node) {
   auto kind = node->kind();

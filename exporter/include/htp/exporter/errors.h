@@ -19,6 +19,10 @@ class ExportError : public htp::Error {
 // ('<root>' for the root module).
 ExportError conversion_error(const std::string& op, const std::string& scope, const std::string& reason);
 
+// The text up to its first line break: LibTorch's messages go on with notes and backtraces, ours
+// are one line.
+std::string first_line(const std::string& text);
+
 struct UnsupportedOp {
   std::string op;     // e.g. "aten::cumprod"
   std::string scope;  // module path, "" for the root
