@@ -7,18 +7,21 @@ tests/e2e/torchvision_nograd.test.mjs.
 This is how torchvision's docs trace a model for inference: eval mode, no autograd. PyTorch then
 takes its fused fast paths (vit_*: nn.MultiheadAttention records aten::_native_multi_head_attention,
 whose unused attention weights are an undefined tensor), which gen_torchvision.py avoids by tracing
-with autograd on.
+with autograd on. The segmentation models return a dict ({"out": ...}, traced with strict=False);
+their backbones (ResNet, MobileNetV3) run ReLU and Hardswish in place and add residuals with +=,
+and LRASPP's head writes into tuple elements that mutation removal leaves alone.
 
 MODEL is any name torchvision.models.get_model knows (classification, segmentation, ...);
-default: DEFAULT_MODELS. Weights are random (weights=None, and weights_backbone=None where the
-builder takes it; seeded), nothing is downloaded. Python is only used here, to make test inputs;
-the product never runs it. For each model NAME, as gen_torchvision.py:
+default: DEFAULT_MODELS. Weights are random (weights=None, weights_backbone=None where the
+builder takes it, aux_loss off; seeded), nothing is downloaded. Python is only used here, to make
+test inputs; the product never runs it. For each model NAME, as gen_torchvision.py:
     OUT_DIR/NAME.pt             torch.jit.trace of the eval-mode model under torch.no_grad()
     OUT_DIR/NAME/in_0.npy       the example input, 1x3xSxS (IMAGE_SIZE, default 224)
     OUT_DIR/NAME/ref_K.npy      the outputs of the loaded archive, flattened in order (dict
-                                outputs, as segmentation models return, by value)
+                                outputs by value)
     OUT_DIR/NAME/modules.json   {"modules": [[path, class_name], ...]} from named_modules()
-    OUT_DIR/NAME/info.json      input and output shapes, parameter count, times
+    OUT_DIR/NAME/info.json      input and output shapes, the dict output's keys (output_names),
+                                parameter count, times
 and OUT_DIR/index.json, written last: {"requested", "generated", "skipped": {}, ...}.
 """
 import inspect
@@ -35,16 +38,22 @@ import torchvision
 
 from gen_torchvision import SEED, flatten, make_outputs_informative
 
-DEFAULT_MODELS = ["vit_b_16"]
-IMAGE_SIZE = {}  # name -> side of the square example image, when not 224
+SEGMENTATION = ["fcn_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
+DEFAULT_MODELS = ["vit_b_16"] + SEGMENTATION
+# name -> side of the square example image, when not 224; at output stride 8 (FCN, DeepLabV3)
+# 160 still leaves 20x20 features.
+IMAGE_SIZE = {name: 160 for name in SEGMENTATION}
 
 
 def build(name):
     torch.manual_seed(SEED)
     builder = torchvision.models.get_model_builder(name)
     kwargs = {"weights": None}
-    if "weights_backbone" in inspect.signature(builder).parameters:
+    parameters = inspect.signature(builder).parameters
+    if "weights_backbone" in parameters:
         kwargs["weights_backbone"] = None
+    if "aux_loss" in parameters:
+        kwargs["aux_loss"] = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = builder(**kwargs)
@@ -79,14 +88,19 @@ def generate(name, out_dir):
     loaded = torch.jit.load(archive_path)
     loaded.eval()
     with torch.no_grad():
-        refs = flatten(values(loaded(image)))
+        outputs = loaded(image)
+    refs = flatten(values(outputs))
+    modules = [[path, type(m).__name__] for path, m in model.named_modules()]
+    if [path for path, _ in loaded.named_modules()] != [path for path, _ in modules]:
+        sys.exit(f"{name}: the archive's module tree differs from the model's")
     np.save(os.path.join(folder, "in_0.npy"), image.numpy())
     for k, tensor in enumerate(refs):
         np.save(os.path.join(folder, f"ref_{k}.npy"), tensor.contiguous().numpy())
     with open(os.path.join(folder, "modules.json"), "w") as f:
-        json.dump({"modules": [[path, type(m).__name__] for path, m in model.named_modules()]}, f, separators=(",", ":"))
+        json.dump({"modules": modules}, f, separators=(",", ":"))
         f.write("\n")
     info = {"name": name, "input_shape": list(image.shape), "outputs": [list(t.shape) for t in refs],
+            "output_names": list(outputs) if isinstance(outputs, dict) else None,
             "parameters": sum(p.numel() for p in model.parameters()), "trace_seconds": round(trace_seconds, 2),
             "generate_seconds": round(time.time() - started, 2), "archive_bytes": os.path.getsize(archive_path)}
     with open(os.path.join(folder, "info.json"), "w") as f:
