@@ -11,35 +11,19 @@
 // 20 s) and regenerated when gen_coverage.py is newer. HTP_COVERAGE_CASES=a,b runs only those.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { CLI, WORK_DIR, SOURCE_DIR, compareWithReference, npyPaths, numericProblems, readModel, tagProblems } from './lib/checks.mjs';
+import { generatedArchives } from './lib/generated_archives.mjs';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(SOURCE_DIR, 'tests/e2e/gen_coverage.py');
 const EXPECTED = join(SOURCE_DIR, 'tests/e2e/coverage_expected.json');
 const DOC = join(SOURCE_DIR, 'docs/coverage.md');
 const OUT = join(WORK_DIR, 'coverage');
 const ONNX_DIR = join(WORK_DIR, 'coverage_onnx');
-const INDEX = join(OUT, 'index.json');
 const ONLY = (process.env.HTP_COVERAGE_CASES ?? '').split(',').filter(Boolean);
 const UPDATE = process.env.HTP_COVERAGE_UPDATE === '1';
-
-function generate() {
-  if (existsSync(INDEX) && statSync(INDEX).mtimeMs > statSync(SCRIPT).mtimeMs
-      && JSON.parse(readFileSync(INDEX, 'utf8')).requested === null) return null;
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(OUT, { recursive: true });
-  const log = join(WORK_DIR, 'coverage_generate.log');
-  const fd = openSync(log, 'w');
-  const result = spawnSync(PYTHON, [SCRIPT, OUT], { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  if (result.error || result.status !== 0 || !existsSync(INDEX)) {
-    return `gen_coverage.py failed (${result.error?.message ?? `exit ${result.status}`}); see ${log}`;
-  }
-  return null;
-}
 
 const firstLine = (text) => (text.trim().split('\n').find((l) => l.trim()) ?? '').trim();
 
@@ -130,20 +114,19 @@ function writeDoc(results, index) {
     for (const n of onlyTheirs) lines.push(`- \`${n}\`: ${escapeCell(results.get(n).ours.replace(/^fail: /, ''))}`);
     lines.push('');
   }
-  lines.push(`Entries left out of the suite (${Object.keys(index.left_out).length}):`, '');
-  for (const [n, why] of Object.entries(index.left_out).sort()) lines.push(`- \`${n}\`: ${escapeCell(why)}`);
+  lines.push(`Entries left out of the suite (${Object.keys(index.skipped).length}):`, '');
+  for (const [n, why] of Object.entries(index.skipped).sort()) lines.push(`- \`${n}\`: ${escapeCell(why)}`);
   lines.push('', '| case | htp-export | torch.onnx |', '| --- | --- | --- |');
   for (const n of names) lines.push(`| \`${n}\` | ${escapeCell(results.get(n).ours)} | ${escapeCell(results.get(n).theirs)} |`);
   writeFileSync(DOC, `${lines.join('\n')}\n`);
 }
 
-const generationError = generate();
+const { index, error: generationError } = generatedArchives(SCRIPT, OUT, []);
 if (generationError) {
   test('coverage cases are generated', () => { throw new Error(generationError); });
 } else {
-  const index = JSON.parse(readFileSync(INDEX, 'utf8'));
   const expected = existsSync(EXPECTED) ? JSON.parse(readFileSync(EXPECTED, 'utf8')) : {};
-  const names = ONLY.length ? ONLY : index.cases;
+  const names = ONLY.length ? ONLY : index.generated;
   mkdirSync(ONNX_DIR, { recursive: true });
   const started = performance.now();
   const results = await inParallel(names, runCase);
@@ -169,7 +152,7 @@ if (generationError) {
     // join the suite on one machine only: a new case is reported, not failed.
     const missing = names.filter((n) => !(n in expected) && !UPDATE);
     if (missing.length) console.log(`not in the expectations (rerun with HTP_COVERAGE_UPDATE=1): ${missing.join(', ')}`);
-    const gone = Object.keys(expected).filter((n) => expected[n].ours === 'pass' && !index.cases.includes(n));
+    const gone = Object.keys(expected).filter((n) => expected[n].ours === 'pass' && !index.generated.includes(n));
     if (gone.length && !ONLY.length) console.log(`expected to pass but not generated here: ${gone.join(', ')}`);
   });
 }

@@ -16,12 +16,13 @@ has one) OUT_DIR/NAME/ holds:
     modules.json        {"modules": [[path, class_name], ...]} of the wrapper
     torch_onnx.onnx     torch.onnx.export of the wrapper (opset 17, inputs named in_K), or
     torch_onnx.error    the first line of torch.onnx.export's exception
-OUT_DIR/index.json lists the cases and, per entry left out, why (no float32 sample, a non-tensor
+OUT_DIR/index.json lists the cases ("generated") and, per entry left out ("skipped"), why (no float32 sample, a non-tensor
 input or output, tracing failed, uninitialized memory, outputs differ between two runs of the
 archive).
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -165,7 +166,8 @@ def write_case(name, wrapper, tensors, out_dir):
         flatten_outputs(wrapper(*tensors), [])  # Skip entries whose outputs are not tensors
         traced = torch.jit.trace(wrapper, tuple(tensors), check_trace=False)
     case_dir = os.path.join(out_dir, name)
-    os.makedirs(case_dir, exist_ok=True)
+    shutil.rmtree(case_dir, ignore_errors=True)  # no file of an earlier run stays beside the new ones
+    os.makedirs(case_dir)
     archive = os.path.join(case_dir, "model.pt")
     traced.save(archive)
     loaded = torch.jit.load(archive)
@@ -259,7 +261,7 @@ def main():
         print(f"{name}: {left_out[name]}", flush=True)
         first = crashed + 1
     with open(os.path.join(out_dir, "index.json"), "w") as f:
-        json.dump({"requested": sorted(wanted) or None, "cases": cases, "left_out": left_out}, f, indent=1)
+        json.dump({"requested": sorted(wanted) or None, "generated": cases, "skipped": left_out}, f, indent=1)
     print(f"{len(cases)} cases, {len(left_out)} entries left out")
 
 
