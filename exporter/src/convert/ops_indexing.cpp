@@ -7,8 +7,8 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
-#include <optional>
 #include <numeric>
 #include <optional>
 
@@ -340,7 +340,8 @@ void broadcast_tensors(ConversionContext& ctx, const Node* n) {
   ctx.bind_list(n->output(), tensors);
 }
 
-// aten::repeat(self, repeats): more repeats than dims adds leading dims first.
+// aten::repeat(self, repeats): more repeats than dims adds leading dims first. aten::tile(self,
+// dims) is the same, except that fewer dims than the rank repeat the trailing dims.
 void repeat(ConversionContext& ctx, const Node* n) {
   std::string x = ctx.tensor(n->input(0));
   int64_t rank = ctx.rank(n->input(0));
@@ -350,7 +351,13 @@ void repeat(ConversionContext& ctx, const Node* n) {
     std::iota(axes.begin(), axes.end(), 0);
     x = ctx.op("Unsqueeze", {x, ctx.constant_ints(axes)});
   }
-  ctx.bind(n->output(), ctx.op("Tile", {x, ctx.ints_tensor(n->input(1))}));
+  std::string repeats = ctx.ints_tensor(n->input(1));
+  if (count < rank) {
+    if (n->kind() != c10::Symbol::fromQualString("aten::tile")) ctx.fail("fewer repeats than dims");
+    std::vector<int64_t> ones(static_cast<size_t>(rank - count), 1);
+    repeats = ctx.op("Concat", {ctx.constant_ints(ones), repeats}, {{"axis", int64_t{0}}});
+  }
+  ctx.bind(n->output(), ctx.op("Tile", {x, repeats}));
 }
 
 // Splits along `axis` into `count` pieces of the sizes in the 1-D int64 tensor `sizes` and binds
@@ -431,6 +438,73 @@ void chunk(ConversionContext& ctx, const Node* n) {
   bind_runtime_even_split(ctx, n, axis, ctx.op("Div", {rounded_up, chunks}));
 }
 
+// The pieces of the input between `bounds` (1-element int64 tensors) along `axis`: the first
+// from 0, the last to the end. Slice wraps negative bounds and clamps them like torch's slice,
+// and a bound below the one before gives an empty piece, as in torch.
+void bind_bounded_pieces(ConversionContext& ctx, const Node* n, int64_t axis, const std::vector<std::string>& bounds) {
+  std::string x = ctx.tensor(n->input(0)), step = ctx.constant_ints({1}), start = ctx.constant_ints({0});
+  std::vector<std::string> pieces;
+  for (const std::string& bound : bounds) {
+    pieces.push_back(slice(ctx, x, axis, start, bound, step));
+    start = bound;
+  }
+  pieces.push_back(slice(ctx, x, axis, start, ctx.constant_ints({kEnd}), step));
+  ctx.bind_list(n->output(), pieces);
+}
+
+// aten::tensor_split / hsplit / vsplit / dsplit with `how` = a number of sections (the first
+// size % sections pieces one longer), a list of indices, or a 1-D tensor of indices (bounds read
+// at run time; its length fixes the number of pieces).
+void split_at(ConversionContext& ctx, const Node* n, int64_t axis, const Value* how) {
+  std::vector<std::string> bounds;
+  auto known = ctx.constant(how);
+  bool tensor = how->type()->kind() == c10::TypeKind::TensorType;
+  if (tensor && !known && ctx.rank(how) == 1) {
+    auto length = ctx.sizes(how);
+    if (!length) ctx.fail("needs the static length of the index tensor");
+    std::string indices = ctx.tensor_as(how, at::kLong);
+    for (int64_t i = 0; i < (*length)[0]; ++i) bounds.push_back(slice(ctx, indices, 0, ctx.constant_ints({i}), ctx.constant_ints({i + 1}), ctx.constant_ints({1})));
+    return bind_bounded_pieces(ctx, n, axis, bounds);
+  }
+  if (tensor && !known) ctx.fail("the number of sections is computed at run time");
+  if (how->type()->kind() == c10::TypeKind::ListType && !known) {
+    for (const Value* v : ctx.list_elements(how)) bounds.push_back(one_int(ctx, v, 0));
+    return bind_bounded_pieces(ctx, n, axis, bounds);
+  }
+  std::vector<int64_t> values;
+  bool sections;
+  if (known->isTensor()) {
+    at::Tensor t = known->toTensor().to(at::kLong).contiguous();
+    values.assign(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+    sections = t.dim() == 0;
+  } else {
+    values = ctx.get_ints(how);
+    sections = known->isInt();
+  }
+  if (sections) {
+    int64_t count = values.at(0), size = static_size(ctx, n->input(0), axis);
+    if (count <= 0) ctx.fail("the number of sections must be positive");
+    values.clear();
+    for (int64_t i = 1; i < count; ++i) values.push_back(i * (size / count) + std::min(i, size % count));
+  }
+  for (int64_t v : values) bounds.push_back(ctx.constant_ints({v}));
+  bind_bounded_pieces(ctx, n, axis, bounds);
+}
+
+// aten::tensor_split(self, sections | indices | tensor_indices_or_sections, dim)
+void tensor_split(ConversionContext& ctx, const Node* n) {
+  split_at(ctx, n, normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0))), n->input(1));
+}
+
+// aten::hsplit (dim 1, or 0 for a vector), vsplit (dim 0), dsplit (dim 2)
+Converter split_along(int64_t dim) {
+  return [dim](ConversionContext& ctx, const Node* n) {
+    int64_t rank = ctx.rank(n->input(0)), axis = dim == 1 && rank == 1 ? 0 : dim;
+    if (rank <= axis || rank == 0) ctx.fail("needs a tensor of at least " + std::to_string(dim + 1) + " dims");
+    split_at(ctx, n, axis, n->input(1));
+  };
+}
+
 void unbind(ConversionContext& ctx, const Node* n) {
   int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(1)), ctx.rank(n->input(0)));
   int64_t total = static_size(ctx, n->input(0), axis);
@@ -446,20 +520,36 @@ void embedding(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Gather", {ctx.tensor(n->input(0)), ctx.tensor_as(n->input(1), at::kLong)}, {{"axis", int64_t{0}}}));
 }
 
-// aten::roll(self, shifts, dims): per dim, the last `shift` elements move to the front.
+// `x` rolled by `shift` along `axis` of static length `size`: the last `shift` elements move to
+// the front.
+std::string roll_axis(ConversionContext& ctx, const std::string& x, int64_t axis, int64_t size, int64_t shift) {
+  if (size == 0) return x;
+  shift = ((shift % size) + size) % size;
+  if (shift == 0) return x;
+  std::string step = ctx.constant_ints({1});
+  std::string tail = slice(ctx, x, axis, ctx.constant_ints({size - shift}), ctx.constant_ints({size}), step);
+  std::string head = slice(ctx, x, axis, ctx.constant_ints({0}), ctx.constant_ints({size - shift}), step);
+  return ctx.op("Concat", {tail, head}, {{"axis", axis}});
+}
+
+// aten::roll(self, shifts, dims): per dim; without dims, the flattened tensor rolls and keeps
+// its shape.
 void roll(ConversionContext& ctx, const Node* n) {
   std::vector<int64_t> shifts = ctx.get_ints(n->input(1)), dims = ctx.get_ints(n->input(2));
-  if (dims.size() != shifts.size()) ctx.fail("roll without dims is not supported");
   std::string x = ctx.tensor(n->input(0));
   int64_t rank = ctx.rank(n->input(0));
+  if (dims.empty()) {
+    if (shifts.size() != 1) ctx.fail("roll without dims takes one shift");
+    auto sizes = ctx.sizes(n->input(0));
+    if (!sizes) ctx.fail("roll without dims needs static sizes");
+    int64_t count = std::accumulate(sizes->begin(), sizes->end(), int64_t{1}, std::multiplies<>());
+    std::string rolled = roll_axis(ctx, ctx.op("Reshape", {x, ctx.constant_ints({-1})}), 0, count, shifts[0]);
+    return ctx.bind(n->output(), ctx.op("Reshape", {rolled, ctx.op("Shape", {x})}));
+  }
+  if (dims.size() != shifts.size()) ctx.fail("roll needs one shift per dim");
   for (size_t i = 0; i < dims.size(); ++i) {
-    int64_t axis = normalize_dim(ctx, dims[i], rank), size = static_size(ctx, n->input(0), axis);
-    int64_t shift = ((shifts[i] % size) + size) % size;
-    if (shift == 0) continue;
-    std::string step = ctx.constant_ints({1});
-    std::string tail = slice(ctx, x, axis, ctx.constant_ints({size - shift}), ctx.constant_ints({size}), step);
-    std::string head = slice(ctx, x, axis, ctx.constant_ints({0}), ctx.constant_ints({size - shift}), step);
-    x = ctx.op("Concat", {tail, head}, {{"axis", axis}});
+    int64_t axis = normalize_dim(ctx, dims[i], rank);
+    x = roll_axis(ctx, x, axis, static_size(ctx, n->input(0), axis), shifts[i]);
   }
   ctx.bind(n->output(), x);
 }
@@ -482,6 +572,9 @@ void register_indexing_ops(ConverterRegistry& r) {
   r.add("aten::expand_as", expand_as);
   r.add("aten::broadcast_tensors", broadcast_tensors);
   r.add("aten::repeat", repeat);
+  r.add("aten::tile", repeat);
+  r.add("aten::broadcast_to", expand);
+  r.add("aten::narrow_copy", narrow);
   r.add("aten::split", split);
   r.add("aten::split_with_sizes", split);
   r.add("aten::unsafe_split", split);
@@ -489,6 +582,10 @@ void register_indexing_ops(ConverterRegistry& r) {
   r.add("aten::chunk", chunk);
   r.add("aten::unsafe_chunk", chunk);  // what traced nn.LSTMCell/GRUCell record; the same values
   r.add("aten::unbind", unbind);
+  r.add("aten::tensor_split", tensor_split);
+  r.add("aten::hsplit", split_along(1));
+  r.add("aten::vsplit", split_along(0));
+  r.add("aten::dsplit", split_along(2));
   r.add("aten::embedding", embedding);
   r.add("aten::roll", roll);
 }

@@ -209,6 +209,23 @@ Converter nan_reduction(bool mean) {
   };
 }
 
+// aten::sum_to_size(self, size): summed down to `size`, which self broadcasts from: over the extra
+// leading dims and over every dim that size has as 1 and self has larger.
+void sum_to_size(ConversionContext& ctx, const Node* n) {
+  std::vector<int64_t> target = ctx.get_ints(n->input(1));
+  auto sizes = ctx.sizes(n->input(0));
+  if (!sizes) ctx.fail("needs static sizes");
+  auto leading = static_cast<int64_t>(sizes->size()) - static_cast<int64_t>(target.size());
+  if (leading < 0) ctx.fail("size has more dims than the tensor");
+  std::vector<int64_t> axes;
+  for (int64_t d = 0; d < static_cast<int64_t>(sizes->size()); ++d) {
+    if (d < leading || (target[static_cast<size_t>(d - leading)] == 1 && (*sizes)[static_cast<size_t>(d)] != 1)) axes.push_back(d);
+  }
+  std::string x = ctx.tensor(n->input(0));
+  if (axes.empty()) return ctx.bind(n->output(), x);
+  ctx.bind(n->output(), ctx.op("Reshape", {emit_reduce(ctx, "ReduceSum", x, axes, true), ctx.constant_ints(target)}));
+}
+
 void numel(ConversionContext& ctx, const Node* n) {
   std::string shape = ctx.op("Shape", {ctx.tensor(n->input(0))});
   ctx.bind(n->output(), ctx.op("ReduceProd", {shape}, {{"keepdims", int64_t{0}}}));
@@ -219,6 +236,7 @@ void numel(ConversionContext& ctx, const Node* n) {
 void register_reduction_ops(ConverterRegistry& r) {
   r.add("aten::cumsum", cumsum);
   r.add("aten::numel", numel);
+  r.add("aten::sum_to_size", sum_to_size);
   r.add("aten::topk", topk);
   r.add("aten::var", [](ConversionContext& ctx, const Node* n) { variance(ctx, n, false); });
   r.add("aten::std", [](ConversionContext& ctx, const Node* n) { variance(ctx, n, true); });

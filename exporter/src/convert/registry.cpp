@@ -11,9 +11,12 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_attention_ops(r);
     register_convolution_ops(r);
     register_creation_ops(r);
+    register_diagonal_ops(r);
     register_distance_ops(r);
     register_elementwise_ops(r);
+    register_grid_ops(r);
     register_indexing_ops(r);
+    register_linalg_ops(r);
     register_linear_ops(r);
     register_loss_ops(r);
     register_math_ops(r);
@@ -23,7 +26,10 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_reduction_ops(r);
     register_resize_ops(r);
     register_scalar_ops(r);
+    register_scan_ops(r);
+    register_scatter_ops(r);
     register_shape_ops(r);
+    register_sort_ops(r);
     return r;
   }();
   return registry;

@@ -33,9 +33,12 @@ void register_activation_ops(ConverterRegistry& registry);
 void register_attention_ops(ConverterRegistry& registry);
 void register_convolution_ops(ConverterRegistry& registry);
 void register_creation_ops(ConverterRegistry& registry);
+void register_diagonal_ops(ConverterRegistry& registry);
 void register_distance_ops(ConverterRegistry& registry);
 void register_elementwise_ops(ConverterRegistry& registry);
+void register_grid_ops(ConverterRegistry& registry);
 void register_indexing_ops(ConverterRegistry& registry);
+void register_linalg_ops(ConverterRegistry& registry);
 void register_linear_ops(ConverterRegistry& registry);
 void register_loss_ops(ConverterRegistry& registry);
 void register_math_ops(ConverterRegistry& registry);
@@ -45,7 +48,10 @@ void register_recurrent_ops(ConverterRegistry& registry);
 void register_reduction_ops(ConverterRegistry& registry);
 void register_resize_ops(ConverterRegistry& registry);
 void register_scalar_ops(ConverterRegistry& registry);
+void register_scan_ops(ConverterRegistry& registry);
+void register_scatter_ops(ConverterRegistry& registry);
 void register_shape_ops(ConverterRegistry& registry);
+void register_sort_ops(ConverterRegistry& registry);
 
 bool is_in_place(const std::string& kind);
 
