@@ -1,6 +1,6 @@
 // Ops that build a larger tensor out of smaller ones by repeating or combining their elements:
-// meshgrid, cartesian_prod, combinations, repeat_interleave, unfold (sliding windows), block_diag
-// and kron.
+// meshgrid, cartesian_prod, combinations, repeat_interleave, unfold (sliding windows), block_diag,
+// kron and vander.
 #include "convert/registry.h"
 
 #include <ATen/ATen.h>
@@ -198,6 +198,25 @@ void kron(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Reshape", {product, shape}));
 }
 
+// aten::linalg_vander(x, N?): the powers x^0 .. x^(N-1) of each element along a new last dim
+// (N defaults to the last dim's size).
+void vander(ConversionContext& ctx, const Node* n) {
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  int64_t count;
+  if (ctx.is_none(n->input(1))) {
+    auto sizes = ctx.sizes(n->input(0));
+    if (!sizes) ctx.fail("needs the static size of the last dim");
+    count = sizes->empty() ? 1 : sizes->back();
+  } else {
+    count = ctx.get_int(n->input(1));
+  }
+  std::string powers = ctx.constant(at::arange(count, at::TensorOptions().dtype(dtype)));
+  std::string x = ctx.tensor_as(n->input(0), dtype);
+  std::vector<int64_t> axes{-1};
+  if (ctx.rank(n->input(0)) == 0) axes = {0, 1};  // a scalar counts as a vector of one
+  ctx.bind(n->output(), ctx.op("Pow", {ctx.op("Unsqueeze", {x, ctx.constant_ints(axes)}), powers}));
+}
+
 }  // namespace
 
 void register_grid_ops(ConverterRegistry& r) {
@@ -208,6 +227,7 @@ void register_grid_ops(ConverterRegistry& r) {
   r.add("aten::unfold", unfold);
   r.add("aten::block_diag", block_diag);
   r.add("aten::kron", kron);
+  r.add("aten::linalg_vander", vander);
 }
 
 }  // namespace htp::exporter

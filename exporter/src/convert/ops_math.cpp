@@ -366,6 +366,17 @@ void register_math_ops(ConverterRegistry& r) {
     ctx.bind(n->output(), signbit(ctx, ctx.tensor(n->input(0)), ctx.scalar_type(n->input(0))));
   });
   r.add("aten::sinc", unary(sinc));
+  // Φ(x) = (1 + erf(x/√2)) / 2
+  r.add("aten::special_ndtr", unary([](ConversionContext& ctx, const std::string& x, at::ScalarType dtype) {
+          std::string erf = ctx.op("Erf", {scaled(ctx, x, M_SQRT1_2, dtype)});
+          return scaled(ctx, ctx.op("Add", {erf, ctx.scalar(1, dtype)}), 0.5, dtype);
+        }));
+  // j0(x) = sin(x) / x, 1 at 0
+  r.add("aten::special_spherical_bessel_j0", unary([](ConversionContext& ctx, const std::string& x, at::ScalarType dtype) {
+          std::string zero = ctx.op("Equal", {x, ctx.scalar(0, dtype)});
+          std::string safe = where(ctx, zero, ctx.scalar(1, dtype), x);
+          return where(ctx, zero, ctx.scalar(1, dtype), ctx.op("Div", {ctx.op("Sin", {safe}), safe}));
+        }));
   r.add("aten::special_entr", unary(entr));
   r.add("aten::angle", unary(angle));
   r.add("aten::round", round);

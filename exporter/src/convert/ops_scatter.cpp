@@ -1,7 +1,7 @@
 // Scatter and gather by index or mask: scatter (src, value, reduce), scatter_add, scatter_reduce,
 // index_add/index_copy/index_fill/index_reduce, masked_scatter, masked_select, take,
-// take_along_dim, put, nonzero/argwhere. ScatterElements in opset 17 reduces by add and mul only,
-// so amax and amin reductions stay unsupported.
+// take_along_dim, put, as_strided(_scatter), nonzero/argwhere. ScatterElements in opset 17
+// reduces by add and mul only, so amax and amin reductions stay unsupported.
 #include "convert/registry.h"
 
 #include <ATen/ATen.h>
@@ -224,10 +224,10 @@ bool row_major(const std::vector<int64_t>& sizes, const std::vector<int64_t>& st
   return true;
 }
 
-// aten::as_strided(self, size, stride, storage_offset?): the elements at offset + Σ i_d·stride_d
-// of self's storage, read as a Gather of the flattened tensor. That storage is self's own
-// elements in order only when the trace saw self contiguous, which is required.
-void as_strided(ConversionContext& ctx, const Node* n) {
+// The storage positions that as_strided(size, stride, storage_offset?) reads, arguments from
+// input `first` on, in the result's shape. That storage is self's own elements in order only
+// when the trace saw self contiguous, which is required.
+at::Tensor strided_positions(ConversionContext& ctx, const Node* n, size_t first) {
   auto type = n->input(0)->type()->cast<c10::TensorType>();
   auto sizes = ctx.sizes(n->input(0));
   c10::optional<std::vector<int64_t>> strides;
@@ -235,15 +235,32 @@ void as_strided(ConversionContext& ctx, const Node* n) {
   if (!sizes || !strides || !row_major(*sizes, *strides)) {
     ctx.fail("needs an input the trace saw contiguous, with static sizes");
   }
-  std::vector<int64_t> size = ctx.get_ints(n->input(1)), stride = ctx.get_ints(n->input(2));
+  std::vector<int64_t> size = ctx.get_ints(n->input(first)), stride = ctx.get_ints(n->input(first + 1));
   if (size.size() != stride.size()) ctx.fail("size and stride differ in length");
-  at::Tensor positions = at::scalar_tensor(ctx.is_none(n->input(3)) ? 0 : ctx.get_int(n->input(3)), at::kLong);
+  const Value* offset = n->input(first + 2);
+  at::Tensor positions = at::scalar_tensor(ctx.is_none(offset) ? 0 : ctx.get_int(offset), at::kLong);
   for (size_t d = 0; d < size.size(); ++d) {
     std::vector<int64_t> column(size.size(), 1);
     column[d] = size[d];
     positions = positions + at::arange(size[d], at::kLong).mul(stride[d]).reshape(column);
   }
-  ctx.bind(n->output(), ctx.op("Gather", {flattened(ctx, ctx.tensor(n->input(0))), ctx.constant(positions.contiguous())}, {{"axis", int64_t{0}}}));
+  return positions.contiguous();
+}
+
+// aten::as_strided(self, size, stride, storage_offset?): a Gather of the flattened tensor.
+void as_strided(ConversionContext& ctx, const Node* n) {
+  at::Tensor positions = strided_positions(ctx, n, 1);
+  ctx.bind(n->output(), ctx.op("Gather", {flattened(ctx, ctx.tensor(n->input(0))), ctx.constant(positions)}, {{"axis", int64_t{0}}}));
+}
+
+// aten::as_strided_scatter(self, src, size, stride, storage_offset?): src written where
+// as_strided would read.
+void as_strided_scatter(ConversionContext& ctx, const Node* n) {
+  at::Tensor positions = strided_positions(ctx, n, 2).reshape({-1});
+  std::string x = ctx.tensor(n->input(0));
+  std::string src = flattened(ctx, ctx.tensor_as(n->input(1), ctx.scalar_type(n->output())));
+  std::string written = ctx.op("ScatterElements", {flattened(ctx, x), ctx.constant(positions), src}, {{"axis", int64_t{0}}});
+  ctx.bind(n->output(), ctx.op("Reshape", {written, ctx.op("Shape", {x})}));
 }
 
 // aten::put(self, index, source, accumulate): source written (or added) at flat positions.
@@ -283,6 +300,7 @@ void register_scatter_ops(ConverterRegistry& r) {
   r.add("aten::take_along_dim", take_along_dim);
   r.add("aten::put", put);
   r.add("aten::as_strided", as_strided);
+  r.add("aten::as_strided_scatter", as_strided_scatter);
   r.add("aten::nonzero", nonzero);
   r.add("aten::argwhere", nonzero);
 }

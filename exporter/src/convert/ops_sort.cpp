@@ -1,11 +1,13 @@
-// Ordering: sort/argsort/msort and the order statistics kthvalue and median (TopK over the whole
-// dim, whose ties keep the lower index first, as torch's stable sort), unique (Unique) and
-// unique_consecutive, searchsorted/bucketize and isin (by comparing every pair).
+// Ordering: sort/argsort/msort and the order statistics kthvalue, median/nanmedian and
+// quantile/nanquantile (TopK over the whole dim, whose ties keep the lower index first, as torch's
+// stable sort), unique (Unique) and unique_consecutive, searchsorted/bucketize and isin (by
+// comparing every pair).
 #include "convert/registry.h"
 
 #include <ATen/ATen.h>
 
 #include <limits>
+#include <numeric>
 
 namespace htp::exporter {
 namespace {
@@ -21,6 +23,12 @@ struct Sorted {
 Sorted sorted_prefix(ConversionContext& ctx, const std::string& x, int64_t axis, const std::string& k, bool descending) {
   auto outputs = ctx.op("TopK", {x, k}, 2, {{"axis", axis}, {"largest", int64_t{descending}}, {"sorted", int64_t{1}}});
   return {outputs[0], outputs[1]};
+}
+
+std::vector<int64_t> inverse_of(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
+  return inverse;
 }
 
 std::string dim_size(ConversionContext& ctx, const std::string& x, int64_t axis) {
@@ -63,35 +71,154 @@ Sorted kth_smallest(ConversionContext& ctx, const std::string& x, int64_t axis, 
   return {last(prefix.values), last(prefix.indices)};
 }
 
-// An order statistic along an optional dim: kthvalue(self, k, dim, keepdim) and median(self[,
-// dim, keepdim]) (the lower of the two middle values). Without a dim, of the flattened tensor.
-void order_statistic(ConversionContext& ctx, const Node* n, bool median) {
+// aten::kthvalue(self, k, dim, keepdim) → values, indices
+void kthvalue(ConversionContext& ctx, const Node* n) {
   const Value* input = n->input(0);
-  bool has_dim = median ? n->inputs().size() > 1 : true;
   std::string x = ctx.tensor(input);
-  int64_t axis = 0;
-  bool keepdim = false;
-  if (!has_dim || ctx.rank(input) == 0) {
-    x = ctx.op("Reshape", {x, ctx.constant_ints({-1})});
-  } else {
-    axis = normalize_dim(ctx, ctx.get_int(n->input(median ? 1 : 2)), ctx.rank(input));
-    keepdim = ctx.get_bool(n->input(median ? 2 : 3));
-  }
-  std::string k;
-  if (median) {
-    std::string size = dim_size(ctx, x, axis);
-    k = ctx.op("Add", {ctx.op("Div", {ctx.op("Sub", {size, ctx.constant_ints({1})}), ctx.constant_ints({2})}), ctx.constant_ints({1})});
-  } else {
-    k = ctx.constant_ints({ctx.get_int(n->input(1))});
-  }
-  Sorted kth = kth_smallest(ctx, x, axis, k, keepdim);
-  if (!has_dim || ctx.rank(input) == 0) {  // a 0-d result (and index), as torch gives
-    std::string scalar = ctx.constant_ints({});
-    kth.values = ctx.op("Reshape", {kth.values, scalar});
-    kth.indices = ctx.op("Reshape", {kth.indices, scalar});
+  bool scalar = ctx.rank(input) == 0;
+  if (scalar) x = ctx.op("Reshape", {x, ctx.constant_ints({1})});
+  int64_t axis = scalar ? 0 : normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(input));
+  Sorted kth = kth_smallest(ctx, x, axis, ctx.constant_ints({ctx.get_int(n->input(1))}), ctx.get_bool(n->input(3)) && !scalar);
+  if (scalar) {
+    kth.values = ctx.op("Reshape", {kth.values, ctx.constant_ints({})});
+    kth.indices = ctx.op("Reshape", {kth.indices, ctx.constant_ints({})});
   }
   ctx.bind(n->output(0), kth.values);
-  if (n->outputs().size() > 1) ctx.bind(n->output(1), kth.indices);
+  ctx.bind(n->output(1), kth.indices);
+}
+
+// The rows of an order statistic: the input with its dim moved last (or flattened when there is
+// no dim), NaN counted and replaced by +inf so that it sorts last, sorted ascending.
+struct SortedRows {
+  std::string rows, values, indices;  // [..., n]
+  std::string valid;                  // [..., 1] int64: the elements that are not NaN
+  std::string any_nan;                // [..., 1] bool
+  std::vector<int64_t> perm;          // moves the dim last, the others keeping their order
+  bool flattened;
+};
+
+SortedRows sorted_rows(ConversionContext& ctx, const Value* input, const Value* dim) {
+  SortedRows r;
+  std::string x = ctx.tensor(input);
+  int64_t rank = ctx.rank(input);
+  r.flattened = !dim || ctx.is_none(dim) || rank == 0;
+  if (r.flattened) {
+    r.rows = ctx.op("Reshape", {x, ctx.constant_ints({-1})});
+  } else {
+    int64_t axis = normalize_dim(ctx, ctx.get_int(dim), rank);
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d != axis) r.perm.push_back(d);
+    }
+    r.perm.push_back(axis);
+    r.rows = ctx.op("Transpose", {x}, {{"perm", r.perm}});
+  }
+  std::string size = dim_size(ctx, r.rows, -1), filled = r.rows;
+  at::ScalarType dtype = ctx.scalar_type(input);
+  if (at::isFloatingType(dtype)) {
+    std::string nan = ctx.op("IsNaN", {r.rows});
+    filled = ctx.op("Where", {nan, ctx.scalar(std::numeric_limits<double>::infinity(), dtype), r.rows});
+    std::string nans = ctx.op("ReduceSum", {ctx.cast(nan, at::kLong), ctx.constant_ints({-1})}, {{"keepdims", int64_t{1}}});
+    r.valid = ctx.op("Sub", {size, nans});
+    r.any_nan = ctx.op("Greater", {nans, ctx.scalar(0, at::kLong)});
+  } else {
+    std::string leading = ctx.op("Slice", {ctx.op("Shape", {r.rows}), ctx.constant_ints({0}), ctx.constant_ints({-1})});
+    r.valid = ctx.op("Expand", {size, ctx.op("Concat", {leading, ctx.constant_ints({1})}, {{"axis", int64_t{0}}})});
+  }
+  Sorted s = sorted_prefix(ctx, filled, -1, size, false);
+  r.values = s.values;
+  r.indices = s.indices;
+  return r;
+}
+
+// A per-row result [..., m] back in the input's layout: m stays last; with keepdim the reduced
+// dim returns as size 1 (every dim, for a flattened input of rank `rank`).
+std::string restore_rows(ConversionContext& ctx, const SortedRows& r, const std::string& result, bool keepdim, int64_t rank) {
+  if (!keepdim) return result;
+  if (r.flattened) {
+    std::vector<int64_t> axes(static_cast<size_t>(rank));
+    std::iota(axes.begin(), axes.end(), 0);
+    return rank == 0 ? result : ctx.op("Unsqueeze", {result, ctx.constant_ints(axes)});
+  }
+  return ctx.op("Unsqueeze", {result, ctx.constant_ints({r.perm.back()})});
+}
+
+std::string nan_where(ConversionContext& ctx, const std::string& condition, const std::string& x, at::ScalarType dtype) {
+  return ctx.op("Where", {condition, ctx.scalar(std::numeric_limits<double>::quiet_NaN(), dtype), x});
+}
+
+// aten::median / nanmedian(self[, dim, keepdim]) → values[, indices]: the lower middle value.
+// median is NaN where a row holds NaN (with the first NaN's index); nanmedian skips NaN and is NaN
+// only for a row of NaN.
+void median(ConversionContext& ctx, const Node* n, bool skip_nan) {
+  const Value* input = n->input(0);
+  at::ScalarType dtype = ctx.scalar_type(input);
+  SortedRows r = sorted_rows(ctx, input, n->inputs().size() > 1 ? n->input(1) : nullptr);
+  std::string k = ctx.op("Max", {ctx.op("Div", {ctx.op("Sub", {r.valid, ctx.scalar(1, at::kLong)}), ctx.scalar(2, at::kLong)}),
+                                 ctx.scalar(0, at::kLong)});
+  if (!skip_nan && !r.any_nan.empty()) {  // the middle of all n elements
+    std::string size = dim_size(ctx, r.rows, -1);
+    k = ctx.op("Div", {ctx.op("Sub", {size, ctx.constant_ints({1})}), ctx.constant_ints({2})});
+    k = ctx.op("Expand", {k, ctx.op("Shape", {r.valid})});
+  }
+  std::string value = ctx.op("GatherElements", {r.values, k}, {{"axis", int64_t{-1}}});
+  std::string index = ctx.op("GatherElements", {r.indices, k}, {{"axis", int64_t{-1}}});
+  if (!r.any_nan.empty()) {
+    if (skip_nan) {
+      value = nan_where(ctx, ctx.op("Equal", {r.valid, ctx.scalar(0, at::kLong)}), value, dtype);
+    } else {
+      value = nan_where(ctx, r.any_nan, value, dtype);
+      std::string first_nan = ctx.op("ArgMax", {ctx.cast(ctx.op("IsNaN", {r.rows}), at::kInt)}, {{"axis", int64_t{-1}}, {"keepdims", int64_t{1}}});
+      index = ctx.op("Where", {r.any_nan, first_nan, index});
+    }
+  }
+  bool keepdim = !r.flattened && ctx.get_bool(n->input(2));
+  auto finish = [&](const std::string& t) {  // [..., 1] → the result's shape
+    if (r.flattened) return ctx.op("Reshape", {t, ctx.constant_ints({})});
+    return keepdim ? ctx.op("Transpose", {t}, {{"perm", inverse_of(r.perm)}}) : ctx.op("Squeeze", {t, ctx.constant_ints({-1})});
+  };
+  ctx.bind(n->output(0), finish(value));
+  if (n->outputs().size() > 1) ctx.bind(n->output(1), finish(index));
+}
+
+// aten::quantile / nanquantile(self, q, dim?, keepdim, interpolation): q (a float, or a 0-d or
+// 1-D tensor) of the sorted rows, between the neighbouring order statistics as `interpolation`
+// says; a 1-D q puts its dim first. quantile is NaN for a row holding NaN, nanquantile skips NaN.
+void quantile(ConversionContext& ctx, const Node* n, bool skip_nan) {
+  const Value* input = n->input(0);
+  at::ScalarType dtype = ctx.scalar_type(n->output());
+  SortedRows r = sorted_rows(ctx, input, n->input(2));
+  bool q_vector = n->input(1)->type()->kind() == c10::TypeKind::TensorType && ctx.rank(n->input(1)) == 1;
+  std::string q = ctx.op("Reshape", {ctx.tensor_as(n->input(1), dtype), ctx.constant_ints({-1})});
+  std::string count = skip_nan ? r.valid : ctx.op("Expand", {dim_size(ctx, r.rows, -1), ctx.op("Shape", {r.valid})});
+  std::string position = ctx.op("Mul", {q, ctx.op("Sub", {ctx.cast(count, dtype), ctx.scalar(1, dtype)})});  // [..., Q]
+  auto at_rank = [&](const std::string& p) {
+    return ctx.op("GatherElements", {r.values, ctx.cast(ctx.op("Max", {p, ctx.scalar(0, dtype)}), at::kLong)}, {{"axis", int64_t{-1}}});
+  };
+  std::string below = ctx.op("Floor", {position}), above = ctx.op("Ceil", {position});
+  std::string how = ctx.constant(n->input(4))->toStringRef(), result;
+  if (how == "linear") {
+    std::string low = at_rank(below);
+    result = ctx.op("Add", {low, ctx.op("Mul", {ctx.op("Sub", {at_rank(above), low}), ctx.op("Sub", {position, below})})});
+  } else if (how == "lower") {
+    result = at_rank(below);
+  } else if (how == "higher") {
+    result = at_rank(above);
+  } else if (how == "midpoint") {
+    result = ctx.op("Mul", {ctx.op("Add", {at_rank(below), at_rank(above)}), ctx.scalar(0.5, dtype)});
+  } else if (how == "nearest") {
+    result = at_rank(ctx.op("Round", {position}));
+  } else {
+    ctx.fail("unknown interpolation '" + how + "'");
+  }
+  if (!r.any_nan.empty()) {
+    result = nan_where(ctx, skip_nan ? ctx.op("Equal", {r.valid, ctx.scalar(0, at::kLong)}) : r.any_nan, result, dtype);
+  }
+  result = restore_rows(ctx, r, result, ctx.get_bool(n->input(3)), ctx.rank(input));
+  int64_t rank = ctx.rank(n->output()) + (q_vector ? 0 : 1);
+  std::vector<int64_t> q_first{rank - 1};
+  for (int64_t d = 0; d + 1 < rank; ++d) q_first.push_back(d);
+  result = ctx.op("Transpose", {result}, {{"perm", q_first}});
+  ctx.bind(n->output(), q_vector ? result : ctx.op("Squeeze", {result, ctx.constant_ints({0})}));
 }
 
 // An empty int64 tensor for an output torch leaves empty when it is not asked for.
@@ -190,8 +317,11 @@ void register_sort_ops(ConverterRegistry& r) {
   r.add("aten::sort", sort);
   r.add("aten::argsort", argsort);
   r.add("aten::msort", msort);
-  r.add("aten::kthvalue", [](ConversionContext& ctx, const Node* n) { order_statistic(ctx, n, false); });
-  r.add("aten::median", [](ConversionContext& ctx, const Node* n) { order_statistic(ctx, n, true); });
+  r.add("aten::kthvalue", kthvalue);
+  r.add("aten::median", [](ConversionContext& ctx, const Node* n) { median(ctx, n, false); });
+  r.add("aten::nanmedian", [](ConversionContext& ctx, const Node* n) { median(ctx, n, true); });
+  r.add("aten::quantile", [](ConversionContext& ctx, const Node* n) { quantile(ctx, n, false); });
+  r.add("aten::nanquantile", [](ConversionContext& ctx, const Node* n) { quantile(ctx, n, true); });
   r.add("aten::_unique2", unique);
   r.add("aten::unique_consecutive", unique_consecutive);
   r.add("aten::searchsorted", searchsorted);

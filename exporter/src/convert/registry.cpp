@@ -12,6 +12,7 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_convolution_ops(r);
     register_creation_ops(r);
     register_diagonal_ops(r);
+    register_difference_ops(r);
     register_distance_ops(r);
     register_elementwise_ops(r);
     register_grid_ops(r);
@@ -30,6 +31,7 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_scatter_ops(r);
     register_shape_ops(r);
     register_sort_ops(r);
+    register_statistics_ops(r);
     return r;
   }();
   return registry;

@@ -34,6 +34,7 @@ void register_attention_ops(ConverterRegistry& registry);
 void register_convolution_ops(ConverterRegistry& registry);
 void register_creation_ops(ConverterRegistry& registry);
 void register_diagonal_ops(ConverterRegistry& registry);
+void register_difference_ops(ConverterRegistry& registry);
 void register_distance_ops(ConverterRegistry& registry);
 void register_elementwise_ops(ConverterRegistry& registry);
 void register_grid_ops(ConverterRegistry& registry);
@@ -52,6 +53,7 @@ void register_scan_ops(ConverterRegistry& registry);
 void register_scatter_ops(ConverterRegistry& registry);
 void register_shape_ops(ConverterRegistry& registry);
 void register_sort_ops(ConverterRegistry& registry);
+void register_statistics_ops(ConverterRegistry& registry);
 
 bool is_in_place(const std::string& kind);
 
