@@ -15,7 +15,9 @@ std::string describe(const std::vector<UnsupportedOp>& ops) {
 }  // namespace
 
 std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
+  size_t start = text.find_first_not_of(" \t\n");  // LibTorch's messages may open with a blank line
+  if (start == std::string::npos) return "";
+  return text.substr(start, text.find('\n', start) - start);
 }
 
 ExportError conversion_error(const std::string& op, const std::string& scope, const std::string& reason) {

@@ -3,6 +3,7 @@
 #include "convert/convert.h"
 #include "fold_input_independent.h"
 #include "functionalize_writes.h"
+#include "torchvision_ops.h"
 #include "htp/exporter/errors.h"
 
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -228,6 +229,7 @@ void flatten_into(const c10::IValue& value, std::vector<at::Tensor>& out) {
 }  // namespace
 
 torch::jit::Module load_torchscript(const std::string& path) {
+  register_torchvision_ops();
   try {
     torch::jit::Module module = torch::jit::load(path);
     module.eval();

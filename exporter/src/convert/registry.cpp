@@ -11,6 +11,7 @@ const ConverterRegistry& ConverterRegistry::instance() {
     register_attention_ops(r);
     register_convolution_ops(r);
     register_creation_ops(r);
+    register_detection_ops(r);
     register_diagonal_ops(r);
     register_difference_ops(r);
     register_distance_ops(r);

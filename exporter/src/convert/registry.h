@@ -33,6 +33,7 @@ void register_activation_ops(ConverterRegistry& registry);
 void register_attention_ops(ConverterRegistry& registry);
 void register_convolution_ops(ConverterRegistry& registry);
 void register_creation_ops(ConverterRegistry& registry);
+void register_detection_ops(ConverterRegistry& registry);
 void register_diagonal_ops(ConverterRegistry& registry);
 void register_difference_ops(ConverterRegistry& registry);
 void register_distance_ops(ConverterRegistry& registry);
