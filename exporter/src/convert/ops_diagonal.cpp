@@ -69,9 +69,7 @@ void diagonal_scatter(ConversionContext& ctx, const Node* n) {
   auto axis = static_cast<int64_t>(dims.perm.size()) - 2;
   std::string written = ctx.op("ScatterElements", {flat, positions, src}, {{"axis", axis}});
   std::string moved_shape = ctx.op("Shape", {ctx.op("Transpose", {x}, {{"perm", dims.perm}})});
-  std::vector<int64_t> inverse(dims.perm.size());
-  for (size_t i = 0; i < dims.perm.size(); ++i) inverse[static_cast<size_t>(dims.perm[i])] = static_cast<int64_t>(i);
-  ctx.bind(n->output(), ctx.op("Transpose", {ctx.op("Reshape", {written, moved_shape})}, {{"perm", inverse}}));
+  ctx.bind(n->output(), ctx.op("Transpose", {ctx.op("Reshape", {written, moved_shape})}, {{"perm", inverse_permutation(dims.perm)}}));
 }
 
 // The last dim of `x` (rank `rank`, static length `length`) spread over the offset diagonal of a

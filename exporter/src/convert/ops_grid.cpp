@@ -13,15 +13,13 @@ namespace {
 using torch::jit::Node;
 using torch::jit::Value;
 
-std::string flattened(ConversionContext& ctx, const std::string& x) { return ctx.op("Reshape", {x, ctx.constant_ints({-1})}); }
-
 // The grids of torch.meshgrid for 1-D (or 0-d) tensors: grid i has tensor i along dim i and is
 // repeated along the others. "xy" indexing swaps the first two dims of every grid.
 std::vector<std::string> mesh(ConversionContext& ctx, const std::vector<std::string>& tensors, bool xy) {
   auto count = static_cast<int64_t>(tensors.size());
   std::vector<std::string> flat, sizes;
   for (const auto& t : tensors) {
-    flat.push_back(flattened(ctx, t));
+    flat.push_back(emit_flatten(ctx, t));
     sizes.push_back(ctx.op("Shape", {flat.back()}));
   }
   auto place = [&](int64_t i) { return xy && count > 1 && i < 2 ? 1 - i : i; };
@@ -104,12 +102,12 @@ std::string group_of_each_position(ConversionContext& ctx, const std::string& co
 // and aten::repeat_interleave(repeats): the indices 0..n-1, each repeated.
 void repeat_interleave(ConversionContext& ctx, const Node* n) {
   if (n->inputs().size() <= 2) {  // (repeats, output_size?)
-    return ctx.bind(n->output(), group_of_each_position(ctx, flattened(ctx, ctx.tensor_as(n->input(0), at::kLong))));
+    return ctx.bind(n->output(), group_of_each_position(ctx, emit_flatten(ctx, ctx.tensor_as(n->input(0), at::kLong))));
   }
   std::string x = ctx.tensor(n->input(0));
   int64_t axis = 0;
   if (ctx.is_none(n->input(2))) {
-    x = flattened(ctx, x);
+    x = emit_flatten(ctx, x);
   } else {
     axis = normalize_dim(ctx, ctx.get_int(n->input(2)), ctx.rank(n->input(0)));
   }
@@ -178,16 +176,9 @@ void block_diag(ConversionContext& ctx, const Node* n) {
 // broadcasting, and each pair of dims merged.
 void kron(ConversionContext& ctx, const Node* n) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
-  int64_t rank_a = ctx.rank(n->input(0)), rank_b = ctx.rank(n->input(1)), rank = std::max(rank_a, rank_b);
+  int64_t rank = std::max(ctx.rank(n->input(0)), ctx.rank(n->input(1)));
   if (rank == 0) return ctx.bind(n->output(), ctx.op("Mul", {ctx.tensor_as(n->input(0), dtype), ctx.tensor_as(n->input(1), dtype)}));
-  auto raised = [&](const Value* v, int64_t own) {
-    std::string x = ctx.tensor_as(v, dtype);
-    if (own == rank) return x;
-    std::vector<int64_t> leading(static_cast<size_t>(rank - own));
-    std::iota(leading.begin(), leading.end(), 0);
-    return ctx.op("Unsqueeze", {x, ctx.constant_ints(leading)});
-  };
-  std::string a = raised(n->input(0), rank_a), b = raised(n->input(1), rank_b);
+  std::string a = emit_at_rank(ctx, n->input(0), dtype, rank), b = emit_at_rank(ctx, n->input(1), dtype, rank);
   std::vector<int64_t> odd, even;
   for (int64_t d = 0; d < rank; ++d) {
     odd.push_back(2 * d + 1);

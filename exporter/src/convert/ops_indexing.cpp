@@ -216,12 +216,6 @@ void select_scatter(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), scatter_slice(ctx, n->input(0), src, axis, {n->input(3), nullptr, 1}));
 }
 
-std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
-  std::vector<int64_t> inverse(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
-  return inverse;
-}
-
 // [first, first + count) moved in front of the other dims of a rank-`rank` tensor.
 std::vector<int64_t> to_front(int64_t first, int64_t count, int64_t rank) {
   std::vector<int64_t> perm(static_cast<size_t>(rank));

@@ -5,7 +5,6 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <numeric>
 
 namespace htp::exporter {
 namespace {
@@ -32,15 +31,7 @@ void cross(ConversionContext& ctx, const Node* n) {
   } else {
     axis = normalize_dim(ctx, ctx.get_int(n->input(2)), rank);
   }
-  auto at_rank = [&](const torch::jit::Value* v) {
-    std::string x = ctx.tensor_as(v, dtype);
-    int64_t own = ctx.rank(v);
-    if (own == rank) return x;
-    std::vector<int64_t> leading(static_cast<size_t>(rank - own));
-    std::iota(leading.begin(), leading.end(), 0);
-    return ctx.op("Unsqueeze", {x, ctx.constant_ints(leading)});
-  };
-  std::string a = at_rank(n->input(0)), b = at_rank(n->input(1));
+  std::string a = emit_at_rank(ctx, n->input(0), dtype, rank), b = emit_at_rank(ctx, n->input(1), dtype, rank);
   std::string first = ctx.op("Mul", {components(ctx, a, axis, {1, 2, 0}), components(ctx, b, axis, {2, 0, 1})});
   std::string second = ctx.op("Mul", {components(ctx, a, axis, {2, 0, 1}), components(ctx, b, axis, {1, 2, 0})});
   ctx.bind(n->output(), ctx.op("Sub", {first, second}));

@@ -14,8 +14,6 @@ namespace {
 using torch::jit::Node;
 using torch::jit::Value;
 
-std::string flattened(ConversionContext& ctx, const std::string& x) { return ctx.op("Reshape", {x, ctx.constant_ints({-1})}); }
-
 std::vector<Attr> scatter_attrs(int64_t axis, const std::string& reduction) {
   std::vector<Attr> attrs{{"axis", axis}};
   if (reduction != "none") attrs.push_back({"reduction", reduction});
@@ -117,12 +115,12 @@ IndexedWrite indexed_write(ConversionContext& ctx, const Node* n) {
   int64_t rank = ctx.rank(n->input(0));
   IndexedWrite w{ctx.tensor(n->input(0)), ctx.tensor_as(n->input(2), at::kLong), ctx.tensor_as(n->input(3), dtype), 0};
   if (rank == 0) {
-    w.x = flattened(ctx, w.x);
-    w.source = flattened(ctx, w.source);
+    w.x = emit_flatten(ctx, w.x);
+    w.source = emit_flatten(ctx, w.source);
   } else {
     w.axis = normalize_dim(ctx, ctx.get_int(n->input(1)), rank);
   }
-  w.index = index_along(ctx, flattened(ctx, w.index), w.axis, std::max<int64_t>(rank, 1), w.source);
+  w.index = index_along(ctx, emit_flatten(ctx, w.index), w.axis, std::max<int64_t>(rank, 1), w.source);
   return w;
 }
 
@@ -152,9 +150,9 @@ void index_fill(ConversionContext& ctx, const Node* n) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
   int64_t rank = ctx.rank(n->input(0));
   std::string x = ctx.tensor(n->input(0));
-  if (rank == 0) x = flattened(ctx, x);
+  if (rank == 0) x = emit_flatten(ctx, x);
   int64_t axis = rank == 0 ? 0 : normalize_dim(ctx, ctx.get_int(n->input(1)), rank);
-  std::string index = flattened(ctx, ctx.tensor_as(n->input(2), at::kLong));
+  std::string index = emit_flatten(ctx, ctx.tensor_as(n->input(2), at::kLong));
   std::string shape = ctx.op("Shape", {x});
   std::string written_shape = ctx.op("ScatterElements", {shape, ctx.constant_ints({axis}), ctx.op("Shape", {index})}, {{"axis", int64_t{0}}});
   std::string value = ctx.op("Reshape", {ctx.tensor_as(n->input(3), dtype), ctx.constant_ints({})});
@@ -174,7 +172,7 @@ std::pair<std::string, std::string> broadcast_pair(ConversionContext& ctx, const
 // aten::masked_select(self, mask): the elements where the broadcast mask holds, flattened.
 void masked_select(ConversionContext& ctx, const Node* n) {
   auto [x, mask] = broadcast_pair(ctx, ctx.tensor(n->input(0)), ctx.tensor_as(n->input(1), at::kBool));
-  ctx.bind(n->output(), ctx.op("Compress", {flattened(ctx, x), flattened(ctx, mask)}, {{"axis", int64_t{0}}}));
+  ctx.bind(n->output(), ctx.op("Compress", {emit_flatten(ctx, x), emit_flatten(ctx, mask)}, {{"axis", int64_t{0}}}));
 }
 
 // aten::masked_scatter(self, mask, source): where the mask (broadcast to self) holds, the next
@@ -182,20 +180,20 @@ void masked_select(ConversionContext& ctx, const Node* n) {
 void masked_scatter(ConversionContext& ctx, const Node* n) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
   std::string x = ctx.tensor(n->input(0));
-  std::string mask = flattened(ctx, ctx.op("Expand", {ctx.tensor_as(n->input(1), at::kBool), ctx.op("Shape", {x})}));
+  std::string mask = emit_flatten(ctx, ctx.op("Expand", {ctx.tensor_as(n->input(1), at::kBool), ctx.op("Shape", {x})}));
   std::string order = ctx.op("Sub", {ctx.op("CumSum", {ctx.cast(mask, at::kLong), ctx.scalar(0, at::kLong)}), ctx.scalar(1, at::kLong)});
   order = ctx.op("Max", {order, ctx.scalar(0, at::kLong)});
-  std::string source = flattened(ctx, ctx.tensor_as(n->input(2), dtype));
+  std::string source = emit_flatten(ctx, ctx.tensor_as(n->input(2), dtype));
   // An all-false mask may come with an empty source: one padding element keeps the Gather valid.
   source = ctx.op("Concat", {source, ctx.constant(at::zeros({1}, at::TensorOptions().dtype(dtype)))}, {{"axis", int64_t{0}}});
   std::string picked = ctx.op("Gather", {source, order}, {{"axis", int64_t{0}}});
-  std::string merged = ctx.op("Where", {mask, picked, flattened(ctx, x)});
+  std::string merged = ctx.op("Where", {mask, picked, emit_flatten(ctx, x)});
   ctx.bind(n->output(), ctx.op("Reshape", {merged, ctx.op("Shape", {x})}));
 }
 
 // aten::take(self, index): elements of the flattened tensor, in index's shape.
 void take(ConversionContext& ctx, const Node* n) {
-  ctx.bind(n->output(), ctx.op("Gather", {flattened(ctx, ctx.tensor(n->input(0))), ctx.tensor_as(n->input(1), at::kLong)}, {{"axis", int64_t{0}}}));
+  ctx.bind(n->output(), ctx.op("Gather", {emit_flatten(ctx, ctx.tensor(n->input(0))), ctx.tensor_as(n->input(1), at::kLong)}, {{"axis", int64_t{0}}}));
 }
 
 // aten::take_along_dim(self, indices, dim?): GatherElements with self and indices broadcast over
@@ -203,7 +201,7 @@ void take(ConversionContext& ctx, const Node* n) {
 void take_along_dim(ConversionContext& ctx, const Node* n) {
   std::string x = ctx.tensor(n->input(0)), index = ctx.tensor_as(n->input(1), at::kLong);
   if (ctx.is_none(n->input(2))) {
-    return ctx.bind(n->output(), ctx.op("GatherElements", {flattened(ctx, x), flattened(ctx, index)}, {{"axis", int64_t{0}}}));
+    return ctx.bind(n->output(), ctx.op("GatherElements", {emit_flatten(ctx, x), emit_flatten(ctx, index)}, {{"axis", int64_t{0}}}));
   }
   int64_t rank = ctx.rank(n->input(0));
   if (ctx.rank(n->input(1)) != rank) ctx.fail("self and indices must have the same number of dims");
@@ -250,7 +248,7 @@ at::Tensor strided_positions(ConversionContext& ctx, const Node* n, size_t first
 // aten::as_strided(self, size, stride, storage_offset?): a Gather of the flattened tensor.
 void as_strided(ConversionContext& ctx, const Node* n) {
   at::Tensor positions = strided_positions(ctx, n, 1);
-  ctx.bind(n->output(), ctx.op("Gather", {flattened(ctx, ctx.tensor(n->input(0))), ctx.constant(positions)}, {{"axis", int64_t{0}}}));
+  ctx.bind(n->output(), ctx.op("Gather", {emit_flatten(ctx, ctx.tensor(n->input(0))), ctx.constant(positions)}, {{"axis", int64_t{0}}}));
 }
 
 // aten::as_strided_scatter(self, src, size, stride, storage_offset?): src written where
@@ -258,8 +256,8 @@ void as_strided(ConversionContext& ctx, const Node* n) {
 void as_strided_scatter(ConversionContext& ctx, const Node* n) {
   at::Tensor positions = strided_positions(ctx, n, 2).reshape({-1});
   std::string x = ctx.tensor(n->input(0));
-  std::string src = flattened(ctx, ctx.tensor_as(n->input(1), ctx.scalar_type(n->output())));
-  std::string written = ctx.op("ScatterElements", {flattened(ctx, x), ctx.constant(positions), src}, {{"axis", int64_t{0}}});
+  std::string src = emit_flatten(ctx, ctx.tensor_as(n->input(1), ctx.scalar_type(n->output())));
+  std::string written = ctx.op("ScatterElements", {emit_flatten(ctx, x), ctx.constant(positions), src}, {{"axis", int64_t{0}}});
   ctx.bind(n->output(), ctx.op("Reshape", {written, ctx.op("Shape", {x})}));
 }
 
@@ -267,8 +265,8 @@ void as_strided_scatter(ConversionContext& ctx, const Node* n) {
 void put(ConversionContext& ctx, const Node* n) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
   std::string x = ctx.tensor(n->input(0));
-  std::string written = ctx.op("ScatterElements", {flattened(ctx, x), flattened(ctx, ctx.tensor_as(n->input(1), at::kLong)),
-                                                   flattened(ctx, ctx.tensor_as(n->input(2), dtype))},
+  std::string written = ctx.op("ScatterElements", {emit_flatten(ctx, x), emit_flatten(ctx, ctx.tensor_as(n->input(1), at::kLong)),
+                                                   emit_flatten(ctx, ctx.tensor_as(n->input(2), dtype))},
                                scatter_attrs(0, ctx.get_bool(n->input(3)) ? "add" : "none"));
   ctx.bind(n->output(), ctx.op("Reshape", {written, ctx.op("Shape", {x})}));
 }

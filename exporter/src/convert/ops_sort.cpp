@@ -25,12 +25,6 @@ Sorted sorted_prefix(ConversionContext& ctx, const std::string& x, int64_t axis,
   return {outputs[0], outputs[1]};
 }
 
-std::vector<int64_t> inverse_of(const std::vector<int64_t>& perm) {
-  std::vector<int64_t> inverse(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
-  return inverse;
-}
-
 std::string dim_size(ConversionContext& ctx, const std::string& x, int64_t axis) {
   return ctx.op("Gather", {ctx.op("Shape", {x}), ctx.constant_ints({axis})});
 }
@@ -174,7 +168,7 @@ void median(ConversionContext& ctx, const Node* n, bool skip_nan) {
   bool keepdim = !r.flattened && ctx.get_bool(n->input(2));
   auto finish = [&](const std::string& t) {  // [..., 1] → the result's shape
     if (r.flattened) return ctx.op("Reshape", {t, ctx.constant_ints({})});
-    return keepdim ? ctx.op("Transpose", {t}, {{"perm", inverse_of(r.perm)}}) : ctx.op("Squeeze", {t, ctx.constant_ints({-1})});
+    return keepdim ? ctx.op("Transpose", {t}, {{"perm", inverse_permutation(r.perm)}}) : ctx.op("Squeeze", {t, ctx.constant_ints({-1})});
   };
   ctx.bind(n->output(0), finish(value));
   if (n->outputs().size() > 1) ctx.bind(n->output(1), finish(index));

@@ -1,5 +1,6 @@
 #include "convert/registry.h"
 
+#include <numeric>
 #include <stdexcept>
 
 namespace htp::exporter {
@@ -74,6 +75,23 @@ std::string emit_reduce(ConversionContext& ctx, const std::string& onnx_op, cons
   if (onnx_op == "ReduceSum") return ctx.op(onnx_op, {x, ctx.constant_ints(axes)}, attrs);
   attrs.push_back({"axes", axes});
   return ctx.op(onnx_op, {x}, attrs);
+}
+
+std::string emit_flatten(ConversionContext& ctx, const std::string& x) { return ctx.op("Reshape", {x, ctx.constant_ints({-1})}); }
+
+std::string emit_at_rank(ConversionContext& ctx, const torch::jit::Value* v, at::ScalarType dtype, int64_t rank) {
+  std::string x = ctx.tensor_as(v, dtype);
+  int64_t own = ctx.rank(v);
+  if (own >= rank) return x;
+  std::vector<int64_t> leading(static_cast<size_t>(rank - own));
+  std::iota(leading.begin(), leading.end(), 0);
+  return ctx.op("Unsqueeze", {x, ctx.constant_ints(leading)});
+}
+
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
+  return inverse;
 }
 
 int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank) {

@@ -83,6 +83,12 @@ std::string emit_vector_norm(ConversionContext& ctx, const std::string& x, doubl
 std::string emit_pairwise_distance(ConversionContext& ctx, const torch::jit::Value* x1, const torch::jit::Value* x2, double p, double eps,
                                    bool keepdim, at::ScalarType dtype);
 
+// `x` as a 1-D tensor of its elements in order.
+std::string emit_flatten(ConversionContext& ctx, const std::string& x);
+// `v` in `dtype`, with leading dims of size 1 added up to `rank` (explicit broadcasting).
+std::string emit_at_rank(ConversionContext& ctx, const torch::jit::Value* v, at::ScalarType dtype, int64_t rank);
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm);
+
 // Normalizes a possibly negative dimension index against `rank`.
 int64_t normalize_dim(const ConversionContext& ctx, int64_t dim, int64_t rank);
 
