@@ -45,6 +45,12 @@ class InheritanceEngineTest : public ::testing::Test {
     input.mutable_type()->mutable_tensor_type()->set_elem_type(type);
   }
 
+  void add_initializer(const std::string& name) {
+    onnx::TensorProto& initializer = *graph_.add_initializer();
+    initializer.set_name(name);
+    initializer.set_data_type(onnx::TensorProto::FLOAT);
+  }
+
   // Runs the engine; every test also checks that shuffled node orders place every node the same.
   htp::inheritance::InheritanceStats run() {
     const onnx::GraphProto original = graph_;
@@ -126,13 +132,60 @@ TEST_F(InheritanceEngineTest, ResolvesAChainToTheGraphOutputThroughItsProducer) 
   EXPECT_EQ(placement("n3_Shape"), Placed("head", "inherited"));
 }
 
+TEST_F(InheritanceEngineTest, TakesTheOwnerOfAnInitializerAsItsProducer) {
+  add_initializer("embed.weight");
+  add_initializer("scale");         // the root's own parameter
+  add_initializer("gone.weight");   // names no module: owned by the root
+  add("Transpose", {"embed.weight"}, {"wt"});  // a tied head: x @ embed.weight.t() in the root
+  add("MatMul", {"x", "wt"}, {"logits"});
+  add("Gemm", {"x"}, {"h"}, "head");
+  add("Concat", {"h", "embed.weight"}, {"hc"});  // the producer rule reads inputs in order
+  add("Concat", {"gone.weight", "scale", "embed.weight"}, {"ec"});
+  add("Add", {"hc", "ec"}, {"out"});
+  auto stats = run();
+  EXPECT_EQ(placement("n1_Transpose"), Placed("embed", "inherited"));
+  EXPECT_EQ(placement("n4_Concat"), Placed("head", "inherited"));
+  EXPECT_EQ(placement("n5_Concat"), Placed("embed", "inherited"));
+  EXPECT_EQ(stats.inherited, 3u);
+}
+
+TEST_F(InheritanceEngineTest, PlacesAtTheRootWhatOnlyTheRootsOwnComputeReads) {
+  add_input("ids", onnx::TensorProto::INT64);
+  add_initializer("scale");
+  add("Shape", {"x"}, {"s"});
+  add("Gather", {"s", "i"}, {"g"});
+  add("Reshape", {"x", "g"}, {"r"});
+  add("Cast", {"scale"}, {"c"});
+  add("Mul", {"r", "c"}, {"y"});  // a compute op of the root's own forward
+  add("Constant", {}, {"one"});
+  add("Add", {"ids", "one"}, {"shifted"});  // input preprocessing that stays at the root
+  add("Mul", {"y", "shifted"}, {"out"});
+  auto stats = run();
+  for (const char* name : {"n1_Shape", "n2_Gather", "n3_Reshape", "n4_Cast", "n6_Constant"}) {
+    EXPECT_EQ(placement(name), Placed("", "inherited")) << name;
+  }
+  EXPECT_EQ(placement("n7_Add"), Placed("", "direct"));
+  EXPECT_EQ(stats.inherited, 5u);
+  EXPECT_EQ(stats.fallback, 0u);
+}
+
 TEST_F(InheritanceEngineTest, LeavesRootContextToFallbackNeverEmpty) {
   add("Constant", {}, {"k"});
-  add("Mul", {"x", "k"}, {"y"});  // a compute op of the root's own forward
+  add("Gemm", {"x", "k"}, {"y"}, "head");
+  add("Mul", {"x", "k"}, {"z"});  // one consumer in the root's forward, one in head: no rule places k
+  add("Constant", {}, {"u"});
+  add("Unsqueeze", {"x", "u"}, {"v"});  // a graph output: no consumer, no producer with a scope
+  add("Constant", {}, {"a"});
+  add("Reshape", {"z", "a"}, {"w"});
+  add("Relu", {"w"}, {"p"}, "head");
+  add("Mul", {"w", "x"}, {"q"});
   auto stats = run();
-  EXPECT_EQ(placement("n1_Constant"), Placed("", "fallback"));
-  EXPECT_EQ(placement("n2_Mul"), Placed("", ""));
-  EXPECT_EQ(stats.fallback, 1u);
+  for (const char* name : {"n1_Constant", "n4_Constant", "n5_Unsqueeze", "n6_Constant", "n7_Reshape"}) {
+    EXPECT_EQ(placement(name), Placed("", "fallback")) << name;
+  }
+  EXPECT_EQ(placement("n3_Mul"), Placed("", ""));
+  EXPECT_EQ(stats.fallback, 5u);
+  EXPECT_EQ(stats.inherited, 0u);
 }
 
 TEST_F(InheritanceEngineTest, LiftsAContainerAncestorToItsOwner) {
