@@ -2,6 +2,7 @@
 
 #include "htp/tagging/auxiliary.h"
 #include "htp/tagging/metadata.h"
+#include "htp/tagging/subgraphs.h"
 #include "htp/tagging/tagger.h"
 
 #include <algorithm>
@@ -45,11 +46,13 @@ std::vector<size_t> topological_order(const Dataflow& flow) {
   return order;  // shorter than n only for a cyclic (invalid) graph; those nodes stay unplaced
 }
 
-Dataflow build_dataflow(const onnx::GraphProto& graph, const ModuleTree& tree) {
-  size_t n = static_cast<size_t>(graph.node_size());
+// Over the nodes of the graph and its subgraphs (names are unique across them): a node holding
+// subgraphs consumes what they return, and a node inside one reads enclosing tensors directly.
+Dataflow build_dataflow(const onnx::GraphProto& graph, const std::vector<onnx::NodeProto*>& nodes, const ModuleTree& tree) {
+  size_t n = nodes.size();
   std::unordered_map<std::string, size_t> producer_of;
   for (size_t i = 0; i < n; ++i) {
-    for (const auto& output : graph.node(i).output()) {
+    for (const auto& output : nodes[i]->output()) {
       if (!output.empty()) producer_of[output] = i;
     }
   }
@@ -60,7 +63,7 @@ Dataflow build_dataflow(const onnx::GraphProto& graph, const ModuleTree& tree) {
   flow.owners.resize(n);
   flow.consumers.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    for (const auto& input : graph.node(i).input()) {
+    for (const auto& input : tagging::node_reads(*nodes[i])) {
       auto it = producer_of.find(input);
       size_t producer = it == producer_of.end() ? kNoProducer : it->second;
       flow.producers[i].push_back(producer);
@@ -85,10 +88,11 @@ enum class Verdict { kPlaced, kFailed, kUndecided };
 // of open candidates blocks itself.
 class Placement {
  public:
-  Placement(const onnx::GraphProto& graph, const ModuleTree& tree) : tree_(tree), flow_(build_dataflow(graph, tree)) {
+  Placement(const onnx::GraphProto& graph, const std::vector<onnx::NodeProto*>& nodes, const ModuleTree& tree)
+      : tree_(tree), flow_(build_dataflow(graph, nodes, tree)) {
     roles_ = tagging::node_roles(graph);
-    for (int i = 0; i < graph.node_size(); ++i) {
-      const onnx::NodeProto& node = graph.node(i);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const onnx::NodeProto& node = *nodes[i];
       auto meta = tagging::node_metadata(node);
       const std::string& scope = meta[tagging::kScopeKey];
       bool candidate = scope.empty() && !meta.count(tagging::kSourceKey) && roles_[i] != tagging::NodeRole::kCompute;
@@ -217,13 +221,14 @@ class Placement {
 }  // namespace
 
 InheritanceStats InheritanceEngine::run(onnx::GraphProto& graph, const ModuleTree& tree) const {
-  Placement placement(graph, tree);
+  const std::vector<onnx::NodeProto*> nodes = tagging::all_nodes(graph);
+  Placement placement(graph, nodes, tree);
   placement.run();
   InheritanceStats stats;
-  for (int i = 0; i < graph.node_size(); ++i) {
+  for (size_t i = 0; i < nodes.size(); ++i) {
     if (!placement.is_candidate(i)) continue;
     ++stats.candidates;
-    onnx::NodeProto& node = *graph.mutable_node(i);
+    onnx::NodeProto& node = *nodes[i];
     const auto& scope = placement.scope(i);
     if (scope) {
       tagging::set_node_metadata(node, tagging::kScopeKey, *scope);

@@ -1,6 +1,7 @@
 // The inheritance engine on small synthetic graphs: one test per rule, plus order independence.
 #include "htp/inheritance/inheritance_engine.h"
 #include "htp/tagging/metadata.h"
+#include "htp/tagging/subgraphs.h"
 #include "htp/tagging/tagger.h"
 
 #include <gtest/gtest.h>
@@ -27,12 +28,13 @@ class InheritanceEngineTest : public ::testing::Test {
     }
   }
 
-  // Adds a node whose inputs and outputs are tensor names; scope "" is the root.
+  // Adds a node whose inputs and outputs are tensor names; scope "" is the root. With `into`, the
+  // node goes to that subgraph (an If branch).
   onnx::NodeProto& add(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
-                       const std::string& scope = "") {
-    onnx::NodeProto& node = *graph_.add_node();
+                       const std::string& scope = "", onnx::GraphProto* into = nullptr) {
+    onnx::NodeProto& node = *(into ? into : &graph_)->add_node();
     node.set_op_type(op);
-    node.set_name("n" + std::to_string(graph_.node_size()) + "_" + op);
+    node.set_name("n" + std::to_string(++nodes_added_) + "_" + op);
     for (auto& input : inputs) node.add_input(input);
     for (auto& output : outputs) node.add_output(output);
     htp::tagging::set_node_metadata(node, htp::tagging::kScopeKey, scope);
@@ -69,17 +71,27 @@ class InheritanceEngineTest : public ::testing::Test {
   // name → (scope, source) after the run; source "" when the engine left the node alone.
   std::map<std::string, std::pair<std::string, std::string>> placements() const {
     std::map<std::string, std::pair<std::string, std::string>> result;
-    for (const auto& node : graph_.node()) {
-      auto meta = node_metadata(node);
-      result[node.name()] = {meta[htp::tagging::kScopeKey], meta[htp::tagging::kSourceKey]};
+    for (const onnx::NodeProto* node : htp::tagging::all_nodes(graph_)) {
+      auto meta = node_metadata(*node);
+      result[node->name()] = {meta[htp::tagging::kScopeKey], meta[htp::tagging::kSourceKey]};
     }
     return result;
   }
 
   std::pair<std::string, std::string> placement(const std::string& name) const { return placements().at(name); }
 
+  // A graph attribute of `node` (an If's then_branch / else_branch) returning `output`.
+  onnx::GraphProto& add_branch(onnx::NodeProto& node, const std::string& name, const std::string& output) {
+    onnx::AttributeProto& attribute = *node.add_attribute();
+    attribute.set_name(name);
+    attribute.set_type(onnx::AttributeProto::GRAPH);
+    attribute.mutable_g()->add_output()->set_name(output);
+    return *attribute.mutable_g();
+  }
+
   ModuleTree tree_;
   onnx::GraphProto graph_;
+  int nodes_added_ = 0;
   std::vector<std::map<std::string, std::pair<std::string, std::string>>> shuffled_placements_;
 };
 
@@ -230,6 +242,27 @@ TEST_F(InheritanceEngineTest, PlacesInputPreprocessingWithTheModulesItFeeds) {
   EXPECT_EQ(stats.inherited, 7u);
   EXPECT_EQ(stats.left_at_root, 1u);
   EXPECT_EQ(stats.fallback, 0u);
+}
+
+TEST_F(InheritanceEngineTest, PlacesNodesInsideIfBranchesThroughTheirDataflow) {
+  add("Gemm", {"x"}, {"h"}, "head");
+  add("ReduceSum", {"x"}, {"s"}, "encoder");
+  onnx::NodeProto& branch_point = add("If", {"s"}, {"y"});  // a compute op of the root: it consumes what its branches return
+  onnx::GraphProto& then_branch = add_branch(branch_point, "then_branch", "t2");
+  onnx::GraphProto& else_branch = add_branch(branch_point, "else_branch", "e2");
+  add("Transpose", {"h"}, {"t1"}, "", &then_branch);  // reads the enclosing graph's h
+  add("Identity", {"t1"}, {"t2"}, "", &then_branch);
+  add("Constant", {}, {"k"}, "", &else_branch);
+  add("Mul", {"h", "k"}, {"e1"}, "encoder", &else_branch);
+  add("Identity", {"e1"}, {"e2"}, "", &else_branch);
+  add("Relu", {"y"}, {"out"});
+  auto stats = run();
+  EXPECT_EQ(placement("n4_Transpose"), Placed("head", "inherited"));
+  EXPECT_EQ(placement("n5_Identity"), Placed("head", "inherited"));
+  EXPECT_EQ(placement("n6_Constant"), Placed("encoder", "inherited"));
+  EXPECT_EQ(placement("n8_Identity"), Placed("encoder", "inherited"));
+  EXPECT_EQ(placement("n3_If"), Placed("", ""));
+  EXPECT_EQ(stats.inherited, 4u);
 }
 
 TEST_F(InheritanceEngineTest, KeepsPresetSourcesAndNonAuxiliaryRootOps) {

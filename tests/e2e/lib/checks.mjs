@@ -115,12 +115,13 @@ export const AUXILIARY_OPS = new Set(['Constant', 'ConstantOfShape', 'Shape', 'S
 
 // Nodes whose value derives only from the tensors `sources` and from shapes: Shape, Size and
 // Constant nodes and nodes fed only by sources and such nodes. The file's node order is
-// topological, as ONNX requires.
+// topological, as ONNX requires (a node holding subgraphs follows their nodes and reads what they
+// return).
 function derivedNodes(model, sources) {
   const known = new Set(sources);
   const result = new Set();
   for (const node of model.nodes) {
-    const inputs = node.inputs.filter((i) => i !== '');
+    const inputs = node.reads.filter((i) => i !== '');
     const derived = ['Shape', 'Size', 'Constant'].includes(node.opType)
       || (inputs.length > 0 && inputs.every((i) => known.has(i)));
     if (!derived) continue;
@@ -173,7 +174,7 @@ export function inheritanceProblems(model, modules) {
   const consumers = new Map();
   for (const node of model.nodes) {
     for (const output of node.outputs) if (output !== '') producer.set(output, node);
-    for (const input of node.inputs) {
+    for (const input of node.reads) {
       if (!consumers.has(input)) consumers.set(input, []);
       consumers.get(input).push(node);
     }
@@ -188,7 +189,7 @@ export function inheritanceProblems(model, modules) {
     const where = `${node.opType} ${node.name}`;
     const auxiliary = roles.get(node) === 'auxiliary';
     const nodeConsumers = node.outputs.flatMap((o) => consumers.get(o) ?? []);
-    const producerScopes = node.inputs.map((i) => (initializers.has(i) ? parameterOwner(i, modules)
+    const producerScopes = node.reads.map((i) => (initializers.has(i) ? parameterOwner(i, modules)
       : producer.get(i)?.metadata['htp.scope'])).filter((s) => s !== undefined);
     const onlyRootReads = nodeConsumers.length > 0 && nodeConsumers.every(runsInRootForward);
     if (source === 'inherited') {

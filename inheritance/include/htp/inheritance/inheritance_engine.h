@@ -16,6 +16,8 @@ struct InheritanceStats {
   size_t left_at_root = 0;  // input-preprocessing compute ops left unplaced: `direct` at the root
 };
 
+// Nodes inside subgraphs (If branches) are placed like any other: dataflow runs through them, and
+// a node holding subgraphs consumes what they return.
 // Precondition: every node carries `htp.scope` naming a module of `tree` ("" for the root);
 // `htp.source` may be preset.
 // Postcondition: every candidate (a root-scoped node whose tagging::NodeRole is auxiliary or input
