@@ -7,6 +7,7 @@
 #include "htp/onnxio/onnx_file.h"
 #include "htp/onnxio/tensor_data.h"
 #include "htp/tagging/extract.h"
+#include "htp/tagging/subgraphs.h"
 
 #include <iostream>
 #include <memory>
@@ -34,7 +35,7 @@ int run_extract(const ExtractOptions& options) {
   }
   onnxio::write_onnx_model(part, options.out);
   const onnx::GraphProto& graph = part.graph();
-  std::cout << (options.scope.empty() ? "<root>" : options.scope) << ": " << graph.node_size() << " nodes, "
+  std::cout << (options.scope.empty() ? "<root>" : options.scope) << ": " << tagging::all_nodes(graph).size() << " nodes, "
             << graph.input_size() << " inputs, " << graph.output_size() << " outputs, " << graph.initializer_size()
             << " initializers -> " << options.out << "\n";
   return 0;

@@ -5,6 +5,7 @@
 #include "functionalize_writes.h"
 #include "torchvision_ops.h"
 #include "htp/exporter/errors.h"
+#include "type_by_running.h"
 
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -12,7 +13,7 @@
 #include <torch/csrc/jit/passes/loop_unrolling.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
-#include <torch/csrc/jit/runtime/interpreter.h>
+#include <torch/csrc/jit/runtime/graph_iterator.h>
 #include <torch/csrc/jit/serialization/import.h>
 
 namespace htp::exporter {
@@ -21,21 +22,6 @@ namespace {
 using torch::jit::Graph;
 using torch::jit::Node;
 using torch::jit::Value;
-
-// The interpreter's message opens with a generic line and a Python-style traceback; the line
-// that says what went wrong ("RuntimeError: expected scalar type ...") comes last.
-std::string interpreter_error(const std::string& text) {
-  std::string best = first_line(text);
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (auto at = line.find("Error: "); at != std::string::npos && at + 7 < line.size()) best = line.substr(at + 7);
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return best;
-}
 
 std::string class_name(const torch::jit::Module& module) {
   return module.type()->name() ? module.type()->name()->name() : "Module";
@@ -100,11 +86,19 @@ class CallstackScopes {
   std::unordered_map<std::string, torch::jit::Module> modules_;
 };
 
+// Every node of the graph, nested blocks included, each before the nodes that read it.
+std::vector<Node*> all_nodes(std::shared_ptr<Graph> graph) {
+  std::vector<Node*> nodes;
+  torch::jit::DepthFirstGraphNodeIterator it(graph);
+  while (Node* node = it.next()) nodes.push_back(node);
+  return nodes;
+}
+
 // Every prim::GetAttr chain rooted at `self`, by result value: its dotted path (for tensors,
 // the state_dict key) and the attribute's value.
-std::unordered_map<Value*, std::pair<std::string, c10::IValue>> attributes(Graph& graph, const c10::IValue& self) {
-  std::unordered_map<Value*, std::pair<std::string, c10::IValue>> found{{graph.inputs()[0], {"", self}}};
-  for (Node* node : graph.nodes()) {
+std::unordered_map<Value*, std::pair<std::string, c10::IValue>> attributes(const std::shared_ptr<Graph>& graph, const c10::IValue& self) {
+  std::unordered_map<Value*, std::pair<std::string, c10::IValue>> found{{graph->inputs()[0], {"", self}}};
+  for (Node* node : all_nodes(graph)) {
     if (node->kind() != c10::prim::GetAttr) continue;
     auto owner = found.find(node->input());
     if (owner == found.end() || !owner->second.second.isObject()) continue;
@@ -117,23 +111,18 @@ std::unordered_map<Value*, std::pair<std::string, c10::IValue>> attributes(Graph
 
 // Plain attributes (flags, sizes) become constants, so constant propagation can settle
 // `if self.training:`-style control flow.
-void inline_plain_attributes(Graph& graph, const c10::IValue& self) {
+void inline_plain_attributes(const std::shared_ptr<Graph>& graph, const c10::IValue& self) {
   auto found = attributes(graph, self);
-  for (Node* node : graph.nodes()) {
+  for (Node* node : all_nodes(graph)) {
     if (node->kind() != c10::prim::GetAttr) continue;
     auto it = found.find(node->output());
     if (it == found.end()) continue;
     const c10::IValue& value = it->second.second;
     if (value.isObject() || value.isTensor()) continue;
     torch::jit::WithInsertPoint guard(node);
-    node->output()->replaceAllUsesWith(graph.insertConstant(value));
+    node->output()->replaceAllUsesWith(graph->insertConstant(value));
   }
 }
-
-struct RunResult {
-  std::vector<std::string> output_names;  // per tensor the model returns
-  std::unordered_map<const Value*, at::Tensor> values;  // every tensor's value at the end of the run, inputs too
-};
 
 // A dict of tensors names its outputs by its keys ({"out": ...} in torchvision's segmentation
 // models); other results are `output`, or `output_0`, `output_1`, ... in flattened order.
@@ -154,47 +143,15 @@ std::vector<std::string> output_names(const std::vector<c10::IValue>& results) {
   return names;
 }
 
-// Runs the graph once with every tensor value as an extra output and records the concrete
-// dtype and shape of each: archives carry no shapes, and the converters need them.
-RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue& self, const std::vector<at::Tensor>& inputs) {
-  std::shared_ptr<Graph> probe = graph->copy();
-  std::vector<Value*> typed;
-  auto original = graph->nodes().begin();
-  for (Node* node : probe->nodes()) {
-    for (size_t i = 0; i < node->outputs().size(); ++i) {
-      if (node->output(i)->type()->kind() != c10::TypeKind::TensorType) continue;
-      probe->registerOutput(node->output(i));
-      typed.push_back(original->output(i));
-    }
-    ++original;
-  }
-  torch::jit::Stack stack{self};
-  for (const at::Tensor& input : inputs) stack.emplace_back(input.clone());  // the model may write to its inputs
-  RunResult result;
-  for (size_t i = 0; i < inputs.size(); ++i) result.values.emplace(graph->inputs()[i + 1], stack[i + 1].toTensor());
-  try {
-    torch::jit::Code code(probe, "htp_probe");
-    torch::jit::InterpreterState(code).run(stack);
-  } catch (const std::exception& e) {
-    throw ExportError("running the archive on the given inputs failed: " + interpreter_error(e.what()));
-  }
-  for (size_t i = 0; i < inputs.size(); ++i) graph->inputs()[i + 1]->setType(c10::TensorType::create(inputs[i]));
-  size_t first = stack.size() - typed.size();
-  for (size_t i = 0; i < typed.size(); ++i) {
-    const c10::IValue& value = stack[first + i];
-    // An undefined tensor (the attention weights of _native_multi_head_attention without
-    // need_weights) has no dtype or shape to record; the value stays untyped.
-    if (!value.isTensor() || !value.toTensor().defined()) continue;
-    typed[i]->setType(c10::TensorType::create(value.toTensor()));
-    result.values.emplace(typed[i], value.toTensor());
-  }
-  result.output_names = output_names({stack.begin(), stack.begin() + static_cast<std::ptrdiff_t>(first)});
-  return result;
-}
-
-void reject_control_flow(const Graph& graph, const torch::jit::Module& module) {
-  for (const Node* node : graph.nodes()) {
+// Data-dependent prim::If converts to ONNX If, also inside another If; other nodes with blocks
+// do not yet.
+void reject_control_flow(const torch::jit::Block& block, const torch::jit::Module& module) {
+  for (const Node* node : block.nodes()) {
     if (node->blocks().empty()) continue;
+    if (node->kind() == c10::prim::If) {
+      for (const torch::jit::Block* branch : node->blocks()) reject_control_flow(*branch, module);
+      continue;
+    }
     std::string scope = CallstackScopes(module)(node);
     throw ExportError(std::string("data-dependent control flow is not supported: ") + node->kind().toQualString() +
                       " in module '" + (scope.empty() ? "<root>" : scope) + "' depends on the input values");
@@ -254,7 +211,7 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
   }
   torch::jit::Inline(*graph);
   TracedGraph traced{graph, {}, {}, {}, {}, module_tree(module), CallstackScopes(module), /*in_place_as_functional=*/false};
-  inline_plain_attributes(*graph, module._ivalue());
+  inline_plain_attributes(graph, module._ivalue());
   torch::jit::RemoveListMutation(graph);
   torch::jit::RemoveTensorMutation(graph);
   torch::jit::LowerSimpleTuples(graph);
@@ -262,16 +219,16 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
   torch::jit::UnrollConstantLoops(graph);
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
-  reject_control_flow(*graph, module);
-  RunResult run = type_by_running(graph, module._ivalue(), inputs);
+  reject_control_flow(*graph->block(), module);
+  RunResult run = type_by_running(graph, module._ivalue(), inputs, traced.scope_of);
   fold_input_independent(*graph, 1, run.values, [](const Node* node) { return is_convertible(node, false); });
   if (functionalize_writes(*graph, run.values, traced.scope_of)) {
     run.values.clear();
-    type_by_running(graph, module._ivalue(), inputs);  // types the new values
+    type_by_running(graph, module._ivalue(), inputs, traced.scope_of);  // types the new values
   }
   run.values.clear();
-  traced.output_names = run.output_names;
-  for (const auto& [value, attribute] : attributes(*graph, module._ivalue())) {
+  traced.output_names = output_names(run.results);
+  for (const auto& [value, attribute] : attributes(graph, module._ivalue())) {
     if (!attribute.second.isTensor()) continue;
     value->setType(c10::TensorType::create(attribute.second.toTensor()));  // also for `Tensor?` attributes
     traced.parameters[value] = Parameter{attribute.first, attribute.second.toTensor().detach()};

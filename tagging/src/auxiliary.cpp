@@ -1,5 +1,7 @@
 #include "htp/tagging/auxiliary.h"
 
+#include "htp/tagging/subgraphs.h"
+
 #include <algorithm>
 #include <set>
 #include <unordered_map>
@@ -26,17 +28,17 @@ bool reads_shape_only(const onnx::NodeProto& node) {
 // nodes and nodes all of whose inputs are sources or outputs of such nodes. Repeats passes until
 // nothing changes, so the result does not depend on node order (one pass and a check on a sorted
 // graph).
-std::vector<bool> nodes_derived_from(const onnx::GraphProto& graph, std::unordered_set<std::string> sources) {
-  std::vector<bool> result(graph.node_size(), false);
+std::vector<bool> nodes_derived_from(const std::vector<const onnx::NodeProto*>& nodes, std::unordered_set<std::string> sources) {
+  std::vector<bool> result(nodes.size(), false);
   for (bool changed = true; changed;) {
     changed = false;
-    for (int i = 0; i < graph.node_size(); ++i) {
-      const onnx::NodeProto& node = graph.node(i);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const onnx::NodeProto& node = *nodes[i];
       if (result[i]) continue;
       bool derived = reads_shape_only(node);
-      if (!derived && node.input_size() > 0) {
-        derived = std::all_of(node.input().begin(), node.input().end(),
-                              [&](const std::string& input) { return input.empty() || sources.count(input); });
+      std::vector<std::string> reads = node_reads(node);
+      if (!derived && !reads.empty()) {
+        derived = std::all_of(reads.begin(), reads.end(), [&](const std::string& input) { return input.empty() || sources.count(input); });
       }
       if (!derived) continue;
       result[i] = changed = true;
@@ -67,22 +69,23 @@ bool is_index_like(const onnx::ValueInfoProto& input) {
 }  // namespace
 
 std::vector<NodeRole> node_roles(const onnx::GraphProto& graph) {
+  const std::vector<const onnx::NodeProto*> nodes = all_nodes(graph);
   std::unordered_set<std::string> constants;
   for (const auto& initializer : graph.initializer()) constants.insert(initializer.name());
-  std::vector<bool> shape_only = nodes_derived_from(graph, constants);
+  std::vector<bool> shape_only = nodes_derived_from(nodes, constants);
   // Index-like inputs only (token ids, masks): computing on float data or on parameters is the
   // model's own work, even before its first module (an image normalisation in the root forward).
   std::unordered_set<std::string> inputs_and_shapes;
   for (const auto& input : graph.input()) {
     if (!constants.count(input.name()) && is_index_like(input)) inputs_and_shapes.insert(input.name());
   }
-  for (int i = 0; i < graph.node_size(); ++i) {
-    if (shape_only[i]) inputs_and_shapes.insert(graph.node(i).output().begin(), graph.node(i).output().end());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (shape_only[i]) inputs_and_shapes.insert(nodes[i]->output().begin(), nodes[i]->output().end());
   }
-  std::vector<bool> input_only = nodes_derived_from(graph, inputs_and_shapes);
-  std::vector<NodeRole> roles(graph.node_size(), NodeRole::kCompute);
-  for (int i = 0; i < graph.node_size(); ++i) {
-    if (is_auxiliary_op(graph.node(i).op_type()) || shape_only[i]) {
+  std::vector<bool> input_only = nodes_derived_from(nodes, inputs_and_shapes);
+  std::vector<NodeRole> roles(nodes.size(), NodeRole::kCompute);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (is_auxiliary_op(nodes[i]->op_type()) || shape_only[i]) {
       roles[i] = NodeRole::kAuxiliary;
     } else if (input_only[i]) {
       roles[i] = NodeRole::kInputPreprocessing;

@@ -3,6 +3,7 @@
 #include "htp/onnxio/error.h"
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/module_tree.h"
+#include "htp/tagging/subgraphs.h"
 #include "htp/tagging/tagger.h"
 
 #include <nlohmann/json.hpp>
@@ -141,6 +142,14 @@ Names graph_order_first(const Names& found, const ValueInfos& graph_values) {
   return ordered;
 }
 
+// A node's inputs and the tensors its subgraphs (If branches) read from the enclosing graph.
+Names reads_of(const onnx::NodeProto& node) {
+  Names reads(node.input().begin(), node.input().end());
+  Names implicit = implicit_inputs(node);
+  reads.insert(reads.end(), implicit.begin(), implicit.end());
+  return reads;
+}
+
 Boundary find_boundary(const onnx::GraphProto& graph, const std::vector<bool>& inside) {
   std::set<std::string> made_inside, read_outside, initializers;
   for (int i = 0; i < graph.node_size(); ++i) {
@@ -148,7 +157,8 @@ Boundary find_boundary(const onnx::GraphProto& graph, const std::vector<bool>& i
     if (inside[i]) {
       made_inside.insert(node.output().begin(), node.output().end());
     } else {
-      read_outside.insert(node.input().begin(), node.input().end());
+      Names reads = reads_of(node);
+      read_outside.insert(reads.begin(), reads.end());
     }
   }
   for (const auto& tensor : graph.initializer()) initializers.insert(tensor.name());
@@ -159,7 +169,7 @@ Boundary find_boundary(const onnx::GraphProto& graph, const std::vector<bool>& i
   std::set<std::string> listed_inputs;
   for (int i = 0; i < graph.node_size(); ++i) {
     if (!inside[i]) continue;
-    for (const auto& name : graph.node(i).input()) {
+    for (const auto& name : reads_of(graph.node(i))) {
       if (name.empty() || made_inside.count(name)) continue;  // "" is an omitted optional input
       if (initializers.count(name)) {
         boundary.initializers.insert(name);

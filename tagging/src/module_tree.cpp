@@ -40,6 +40,11 @@ void ModuleTree::add(const std::string& scope, const std::string& class_name) {
   order_.push_back(scope);
 }
 
+std::string ModuleTree::owner_of_parameter(const std::string& name) const {
+  std::string owner = parent_scope(name);
+  return contains(owner) ? owner : std::string();
+}
+
 const ModuleInfo& ModuleTree::at(const std::string& scope) const {
   auto it = modules_.find(scope);
   if (it == modules_.end()) throw std::out_of_range("unknown module scope '" + scope + "'");

@@ -2,6 +2,7 @@
 
 #include "htp/tagging/auxiliary.h"
 #include "htp/tagging/metadata.h"
+#include "htp/tagging/subgraphs.h"
 #include "htp/tagging/tagger.h"
 
 #include <nlohmann/json.hpp>
@@ -14,7 +15,7 @@ namespace {
 
 std::map<std::string, size_t> nodes_per_module(const onnx::GraphProto& graph) {
   std::map<std::string, size_t> counts;
-  for (const auto& node : graph.node()) ++counts[node_metadata(node, kScopeKey).value_or("")];
+  for (const onnx::NodeProto* node : all_nodes(graph)) ++counts[node_metadata(*node, kScopeKey).value_or("")];
   return counts;
 }
 
@@ -46,10 +47,10 @@ nlohmann::json module_tree_report(const onnx::ModelProto& model) {
 
 nlohmann::json node_tags(const onnx::GraphProto& graph) {
   nlohmann::json nodes = nlohmann::json::array();
-  for (const auto& node : graph.node()) {
-    auto meta = node_metadata(node);
-    nodes.push_back({{"name", node.name()},
-                     {"op_type", node.op_type()},
+  for (const onnx::NodeProto* node : all_nodes(graph)) {
+    auto meta = node_metadata(*node);
+    nodes.push_back({{"name", node->name()},
+                     {"op_type", node->op_type()},
                      {"scope", meta[kScopeKey]},
                      {"tag", meta[kTagKey]},
                      {"source", meta[kSourceKey]}});
@@ -61,12 +62,13 @@ nlohmann::json node_tags(const onnx::GraphProto& graph) {
 
 nlohmann::json coverage_report(const onnx::ModelProto& model) {
   const onnx::GraphProto& graph = model.graph();
+  const std::vector<const onnx::NodeProto*> all = all_nodes(graph);  // nodes in If branches count too
   std::vector<NodeRole> roles = node_roles(graph);
-  size_t nodes = static_cast<size_t>(graph.node_size()), tagged = 0, auxiliary_total = 0;
+  size_t nodes = all.size(), tagged = 0, auxiliary_total = 0;
   std::map<std::string, size_t> by_source{{"direct", 0}, {"inherited", 0}, {"fallback", 0}};
   std::map<std::string, size_t> auxiliary_by_type;
   for (size_t i = 0; i < nodes; ++i) {
-    const onnx::NodeProto& node = graph.node(static_cast<int>(i));
+    const onnx::NodeProto& node = *all[i];
     auto meta = node_metadata(node);
     if (!meta[kTagKey].empty()) ++tagged;
     if (meta.count(kSourceKey)) ++by_source[meta[kSourceKey]];

@@ -2,6 +2,7 @@
 
 #include "htp/tagging/auxiliary.h"
 #include "htp/tagging/metadata.h"
+#include "htp/tagging/subgraphs.h"
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +37,8 @@ class NodeNamer {
 
 void tag_model(onnx::ModelProto& model, const ModuleTree& tree, NodeNames names) {
   NodeNamer namer;
-  for (auto& node : *model.mutable_graph()->mutable_node()) {
+  for (onnx::NodeProto* node_in_any_graph : all_nodes(*model.mutable_graph())) {
+    onnx::NodeProto& node = *node_in_any_graph;
     auto scope = node_metadata(node, kScopeKey);
     if (!scope) throw std::logic_error("node of type " + node.op_type() + " has no htp.scope");
     if (!tree.contains(*scope)) throw std::logic_error("node scope '" + *scope + "' is not a module of the model");

@@ -34,16 +34,23 @@ const attention = { path: join(attentionDir, 'full.onnx'), ioDir: fixtureIo };
 exportOrThrow(['--torchscript', join(SOURCE_DIR, 'fixtures/torchscript/attention.pt'),
   ...npyPaths(fixtureIo).flatMap((f) => ['--input', f]), '--out', attention.path, '-q']);
 
+const dynamicDir = caseDir(root, 'scripted_dynamic');
+const dynamicIo = join(SOURCE_DIR, 'fixtures/torchscript/scripted_dynamic');
+const dynamic = { path: join(dynamicDir, 'full.onnx'), ioDir: dynamicIo };
+exportOrThrow(['--torchscript', join(SOURCE_DIR, 'fixtures/torchscript/scripted_dynamic.pt'),
+  ...npyPaths(dynamicIo).flatMap((f) => ['--input', f]), '--out', dynamic.path, '-q']);
+
 const insideOf = (scope) => (s) => scope === '' || s === scope || s.startsWith(`${scope}.`);
 
-// The part the contract asks for, from the full model as read back from its file.
+// The part the contract asks for, from the full model as read back from its file. A node of an If
+// branch goes with its If, whose own scope decides.
 function expectedPart(full, scope) {
-  const inside = insideOf(scope);
-  const nodes = full.nodes.filter((n) => inside(n.metadata['htp.scope']));
+  const inside = (n) => insideOf(scope)((n.owners[0] ?? n).metadata['htp.scope']);
+  const nodes = full.nodes.filter(inside);
   const made = new Set(nodes.flatMap((n) => n.outputs));
-  const readOutside = new Set(full.nodes.filter((n) => !inside(n.metadata['htp.scope'])).flatMap((n) => n.inputs));
+  const readOutside = new Set(full.nodes.filter((n) => !inside(n)).flatMap((n) => n.reads));
   const initializers = new Set(full.initializers);
-  const read = nodes.flatMap((n) => n.inputs).filter((name) => name !== '' && !made.has(name));
+  const read = nodes.flatMap((n) => n.reads).filter((name) => name !== '' && !made.has(name));
   return {
     nodes,
     inputs: new Set(read.filter((name) => !initializers.has(name))),
@@ -120,7 +127,7 @@ async function checkPart(t, source, scope) {
     assert.equal(summary.nodes, expected.nodes.length);
     assert.deepEqual(part.nodes.map((n) => n.name), expected.nodes.map((n) => n.name));
     assert.deepEqual(part.nodes.map((n) => n.metadata), expected.nodes.map((n) => n.metadata));
-    const outside = part.nodes.filter((n) => !insideOf(scope)(n.metadata['htp.scope']));
+    const outside = part.nodes.filter((n) => !insideOf(scope)((n.owners[0] ?? n).metadata['htp.scope']));
     assert.deepEqual(outside.map((n) => n.name), []);
   });
   await t.test('boundary inputs and outputs, and only the initializers the part reads', () => {
@@ -180,6 +187,15 @@ test('attention --scope "": the whole model, same interface, matches PyTorch', a
   assert.deepEqual(part.inputs, full.inputs);
   assert.deepEqual(part.outputs, full.outputs);
   assert.deepEqual(numericProblems(await compareWithReference(join(root, 'root.onnx'), fixtureIo)), []);
+});
+
+test('scripted_dynamic --scope gate: an ONNX If with a Linear per branch, whole, reading h from outside', async (t) => {
+  const { part } = await checkPart(t, dynamic, 'gate');
+  const branching = part.nodes.filter((n) => n.opType === 'If' && n.owners.length === 0);
+  assert.equal(branching.length, 1);
+  assert.deepEqual(part.nodes.filter((n) => n.owners[0] === branching[0]).map((n) => n.metadata['htp.scope']).sort(),
+    ['gate', 'gate', 'gate', 'gate', 'gate.neg', 'gate.pos']);
+  assert.equal(part.initializers.length, 4);  // pos and neg weights and biases, read only inside the branches
 });
 
 // ---------------------------------------------------------------------------------------------

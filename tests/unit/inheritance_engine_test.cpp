@@ -1,6 +1,7 @@
 // The inheritance engine on small synthetic graphs: one test per rule, plus order independence.
 #include "htp/inheritance/inheritance_engine.h"
 #include "htp/tagging/metadata.h"
+#include "htp/tagging/subgraphs.h"
 #include "htp/tagging/tagger.h"
 
 #include <gtest/gtest.h>
@@ -27,12 +28,13 @@ class InheritanceEngineTest : public ::testing::Test {
     }
   }
 
-  // Adds a node whose inputs and outputs are tensor names; scope "" is the root.
+  // Adds a node whose inputs and outputs are tensor names; scope "" is the root. With `into`, the
+  // node goes to that subgraph (an If branch).
   onnx::NodeProto& add(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
-                       const std::string& scope = "") {
-    onnx::NodeProto& node = *graph_.add_node();
+                       const std::string& scope = "", onnx::GraphProto* into = nullptr) {
+    onnx::NodeProto& node = *(into ? into : &graph_)->add_node();
     node.set_op_type(op);
-    node.set_name("n" + std::to_string(graph_.node_size()) + "_" + op);
+    node.set_name("n" + std::to_string(++nodes_added_) + "_" + op);
     for (auto& input : inputs) node.add_input(input);
     for (auto& output : outputs) node.add_output(output);
     htp::tagging::set_node_metadata(node, htp::tagging::kScopeKey, scope);
@@ -43,6 +45,12 @@ class InheritanceEngineTest : public ::testing::Test {
     onnx::ValueInfoProto& input = *graph_.add_input();
     input.set_name(name);
     input.mutable_type()->mutable_tensor_type()->set_elem_type(type);
+  }
+
+  void add_initializer(const std::string& name) {
+    onnx::TensorProto& initializer = *graph_.add_initializer();
+    initializer.set_name(name);
+    initializer.set_data_type(onnx::TensorProto::FLOAT);
   }
 
   // Runs the engine; every test also checks that shuffled node orders place every node the same.
@@ -63,17 +71,27 @@ class InheritanceEngineTest : public ::testing::Test {
   // name → (scope, source) after the run; source "" when the engine left the node alone.
   std::map<std::string, std::pair<std::string, std::string>> placements() const {
     std::map<std::string, std::pair<std::string, std::string>> result;
-    for (const auto& node : graph_.node()) {
-      auto meta = node_metadata(node);
-      result[node.name()] = {meta[htp::tagging::kScopeKey], meta[htp::tagging::kSourceKey]};
+    for (const onnx::NodeProto* node : htp::tagging::all_nodes(graph_)) {
+      auto meta = node_metadata(*node);
+      result[node->name()] = {meta[htp::tagging::kScopeKey], meta[htp::tagging::kSourceKey]};
     }
     return result;
   }
 
   std::pair<std::string, std::string> placement(const std::string& name) const { return placements().at(name); }
 
+  // A graph attribute of `node` (an If's then_branch / else_branch) returning `output`.
+  onnx::GraphProto& add_branch(onnx::NodeProto& node, const std::string& name, const std::string& output) {
+    onnx::AttributeProto& attribute = *node.add_attribute();
+    attribute.set_name(name);
+    attribute.set_type(onnx::AttributeProto::GRAPH);
+    attribute.mutable_g()->add_output()->set_name(output);
+    return *attribute.mutable_g();
+  }
+
   ModuleTree tree_;
   onnx::GraphProto graph_;
+  int nodes_added_ = 0;
   std::vector<std::map<std::string, std::pair<std::string, std::string>>> shuffled_placements_;
 };
 
@@ -126,13 +144,60 @@ TEST_F(InheritanceEngineTest, ResolvesAChainToTheGraphOutputThroughItsProducer) 
   EXPECT_EQ(placement("n3_Shape"), Placed("head", "inherited"));
 }
 
+TEST_F(InheritanceEngineTest, TakesTheOwnerOfAnInitializerAsItsProducer) {
+  add_initializer("embed.weight");
+  add_initializer("scale");         // the root's own parameter
+  add_initializer("gone.weight");   // names no module: owned by the root
+  add("Transpose", {"embed.weight"}, {"wt"});  // a tied head: x @ embed.weight.t() in the root
+  add("MatMul", {"x", "wt"}, {"logits"});
+  add("Gemm", {"x"}, {"h"}, "head");
+  add("Concat", {"h", "embed.weight"}, {"hc"});  // the producer rule reads inputs in order
+  add("Concat", {"gone.weight", "scale", "embed.weight"}, {"ec"});
+  add("Add", {"hc", "ec"}, {"out"});
+  auto stats = run();
+  EXPECT_EQ(placement("n1_Transpose"), Placed("embed", "inherited"));
+  EXPECT_EQ(placement("n4_Concat"), Placed("head", "inherited"));
+  EXPECT_EQ(placement("n5_Concat"), Placed("embed", "inherited"));
+  EXPECT_EQ(stats.inherited, 3u);
+}
+
+TEST_F(InheritanceEngineTest, PlacesAtTheRootWhatOnlyTheRootsOwnComputeReads) {
+  add_input("ids", onnx::TensorProto::INT64);
+  add_initializer("scale");
+  add("Shape", {"x"}, {"s"});
+  add("Gather", {"s", "i"}, {"g"});
+  add("Reshape", {"x", "g"}, {"r"});
+  add("Cast", {"scale"}, {"c"});
+  add("Mul", {"r", "c"}, {"y"});  // a compute op of the root's own forward
+  add("Constant", {}, {"one"});
+  add("Add", {"ids", "one"}, {"shifted"});  // input preprocessing that stays at the root
+  add("Mul", {"y", "shifted"}, {"out"});
+  auto stats = run();
+  for (const char* name : {"n1_Shape", "n2_Gather", "n3_Reshape", "n4_Cast", "n6_Constant"}) {
+    EXPECT_EQ(placement(name), Placed("", "inherited")) << name;
+  }
+  EXPECT_EQ(placement("n7_Add"), Placed("", "direct"));
+  EXPECT_EQ(stats.inherited, 5u);
+  EXPECT_EQ(stats.fallback, 0u);
+}
+
 TEST_F(InheritanceEngineTest, LeavesRootContextToFallbackNeverEmpty) {
   add("Constant", {}, {"k"});
-  add("Mul", {"x", "k"}, {"y"});  // a compute op of the root's own forward
+  add("Gemm", {"x", "k"}, {"y"}, "head");
+  add("Mul", {"x", "k"}, {"z"});  // one consumer in the root's forward, one in head: no rule places k
+  add("Constant", {}, {"u"});
+  add("Unsqueeze", {"x", "u"}, {"v"});  // a graph output: no consumer, no producer with a scope
+  add("Constant", {}, {"a"});
+  add("Reshape", {"z", "a"}, {"w"});
+  add("Relu", {"w"}, {"p"}, "head");
+  add("Mul", {"w", "x"}, {"q"});
   auto stats = run();
-  EXPECT_EQ(placement("n1_Constant"), Placed("", "fallback"));
-  EXPECT_EQ(placement("n2_Mul"), Placed("", ""));
-  EXPECT_EQ(stats.fallback, 1u);
+  for (const char* name : {"n1_Constant", "n4_Constant", "n5_Unsqueeze", "n6_Constant", "n7_Reshape"}) {
+    EXPECT_EQ(placement(name), Placed("", "fallback")) << name;
+  }
+  EXPECT_EQ(placement("n3_Mul"), Placed("", ""));
+  EXPECT_EQ(stats.fallback, 5u);
+  EXPECT_EQ(stats.inherited, 0u);
 }
 
 TEST_F(InheritanceEngineTest, LiftsAContainerAncestorToItsOwner) {
@@ -177,6 +242,27 @@ TEST_F(InheritanceEngineTest, PlacesInputPreprocessingWithTheModulesItFeeds) {
   EXPECT_EQ(stats.inherited, 7u);
   EXPECT_EQ(stats.left_at_root, 1u);
   EXPECT_EQ(stats.fallback, 0u);
+}
+
+TEST_F(InheritanceEngineTest, PlacesNodesInsideIfBranchesThroughTheirDataflow) {
+  add("Gemm", {"x"}, {"h"}, "head");
+  add("ReduceSum", {"x"}, {"s"}, "encoder");
+  onnx::NodeProto& branch_point = add("If", {"s"}, {"y"});  // a compute op of the root: it consumes what its branches return
+  onnx::GraphProto& then_branch = add_branch(branch_point, "then_branch", "t2");
+  onnx::GraphProto& else_branch = add_branch(branch_point, "else_branch", "e2");
+  add("Transpose", {"h"}, {"t1"}, "", &then_branch);  // reads the enclosing graph's h
+  add("Identity", {"t1"}, {"t2"}, "", &then_branch);
+  add("Constant", {}, {"k"}, "", &else_branch);
+  add("Mul", {"h", "k"}, {"e1"}, "encoder", &else_branch);
+  add("Identity", {"e1"}, {"e2"}, "", &else_branch);
+  add("Relu", {"y"}, {"out"});
+  auto stats = run();
+  EXPECT_EQ(placement("n4_Transpose"), Placed("head", "inherited"));
+  EXPECT_EQ(placement("n5_Identity"), Placed("head", "inherited"));
+  EXPECT_EQ(placement("n6_Constant"), Placed("encoder", "inherited"));
+  EXPECT_EQ(placement("n8_Identity"), Placed("encoder", "inherited"));
+  EXPECT_EQ(placement("n3_If"), Placed("", ""));
+  EXPECT_EQ(stats.inherited, 4u);
 }
 
 TEST_F(InheritanceEngineTest, KeepsPresetSourcesAndNonAuxiliaryRootOps) {

@@ -15,6 +15,18 @@ void ConversionContext::begin_node(const torch::jit::Node* node, std::string sco
   scope_ = std::move(scope);
 }
 
+void ConversionContext::enter_subgraph(onnx::GraphProto& subgraph) {
+  enclosing_.push_back({current_, tensors_, lists_});
+  current_ = &subgraph;
+}
+
+void ConversionContext::leave_subgraph() {
+  current_ = enclosing_.back().graph;
+  tensors_ = std::move(enclosing_.back().tensors);
+  lists_ = std::move(enclosing_.back().lists);
+  enclosing_.pop_back();
+}
+
 void ConversionContext::fail(const std::string& message) const {
   throw conversion_error(node_ ? node_->kind().toQualString() : "graph", scope_, message);
 }
@@ -165,7 +177,7 @@ std::string ConversionContext::fresh_name(const std::string& hint) {
 
 std::vector<std::string> ConversionContext::op(const std::string& type, const std::vector<std::string>& inputs,
                                                size_t outputs, const std::vector<Attr>& attrs) {
-  onnx::NodeProto* node = graph_.add_node();
+  onnx::NodeProto* node = current_->add_node();
   node->set_op_type(type);
   for (const auto& input : inputs) node->add_input(input);
   std::vector<std::string> names;
@@ -197,6 +209,9 @@ std::vector<std::string> ConversionContext::op(const std::string& type, const st
           } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
             proto->set_type(onnx::AttributeProto::STRINGS);
             for (const auto& x : v) proto->add_strings(x);
+          } else if constexpr (std::is_same_v<T, onnx::GraphProto>) {
+            proto->set_type(onnx::AttributeProto::GRAPH);
+            *proto->mutable_g() = v;
           } else {
             proto->set_type(onnx::AttributeProto::FLOATS);
             for (float x : v) proto->add_floats(x);
@@ -251,9 +266,17 @@ void ConversionContext::rename_output(const std::string& from, const std::string
     rename_output(copy, to);
     return;
   }
-  for (auto& node : *graph_.mutable_node()) {
+  rename_input(graph_, from, to);
+}
+
+// Subgraphs read the enclosing graph's tensors by name, so their readers are renamed too.
+void ConversionContext::rename_input(onnx::GraphProto& graph, const std::string& from, const std::string& to) {
+  for (auto& node : *graph.mutable_node()) {
     for (auto& input : *node.mutable_input()) {
       if (input == from) input = to;
+    }
+    for (auto& attribute : *node.mutable_attribute()) {
+      if (attribute.has_g()) rename_input(*attribute.mutable_g(), from, to);
     }
   }
 }

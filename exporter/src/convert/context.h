@@ -19,7 +19,8 @@ namespace htp::exporter {
 
 struct Attr {
   std::string name;
-  std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>, at::Tensor, std::vector<std::string>>
+  std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>, at::Tensor, std::vector<std::string>,
+               onnx::GraphProto>
       value;
 };
 
@@ -27,7 +28,13 @@ class ConversionContext {
  public:
   // With `release_parameters`, a parameter's tensor gives up its storage once it is an initializer.
   ConversionContext(onnx::GraphProto& graph, bool release_parameters = false)
-      : graph_(graph), release_parameters_(release_parameters) {}
+      : graph_(graph), current_(&graph), release_parameters_(release_parameters) {}
+
+  // Nodes emitted between the two calls go to `subgraph` (a branch of an ONNX If): they may read
+  // the enclosing graphs' tensors by name, and what they bind is forgotten on leaving, since
+  // their names exist only inside it. Initializers always go to the main graph.
+  void enter_subgraph(onnx::GraphProto& subgraph);
+  void leave_subgraph();
 
   // The aten node being converted: its scope goes on every node emitted until the next call,
   // and errors name it.
@@ -84,8 +91,16 @@ class ConversionContext {
 
  private:
   std::string fresh_name(const std::string& hint);
+  static void rename_input(onnx::GraphProto& graph, const std::string& from, const std::string& to);
 
   onnx::GraphProto& graph_;
+  onnx::GraphProto* current_;  // where op() emits
+  struct Enclosing {
+    onnx::GraphProto* graph;
+    std::unordered_map<const torch::jit::Value*, std::string> tensors;
+    std::unordered_map<const torch::jit::Value*, std::vector<std::string>> lists;
+  };
+  std::vector<Enclosing> enclosing_;
   const torch::jit::Node* node_ = nullptr;
   std::string scope_;
   std::unordered_map<const torch::jit::Value*, std::string> tensors_;

@@ -18,14 +18,21 @@ bool is_structural(const Node* node) {
          kind == c10::prim::DictConstruct || kind == c10::prim::GetAttr;
 }
 
-void check_supported(const TracedGraph& traced) {
-  std::vector<UnsupportedOp> missing;
-  std::set<std::pair<std::string, std::string>> seen;
-  for (const Node* node : traced.graph->nodes()) {
+// Every (op, scope) pair of `block` and its nested blocks that no converter handles, once each.
+void find_unsupported(const TracedGraph& traced, const torch::jit::Block* block, std::vector<UnsupportedOp>& missing,
+                      std::set<std::pair<std::string, std::string>>& seen) {
+  for (const Node* node : block->nodes()) {
+    for (const torch::jit::Block* nested : node->blocks()) find_unsupported(traced, nested, missing, seen);
     if (is_convertible(node, traced.in_place_as_functional)) continue;
     UnsupportedOp op{node->kind().toQualString(), traced.scope_of(node)};
     if (seen.emplace(op.op, op.scope).second) missing.push_back(std::move(op));
   }
+}
+
+void check_supported(const TracedGraph& traced) {
+  std::vector<UnsupportedOp> missing;
+  std::set<std::pair<std::string, std::string>> seen;
+  find_unsupported(traced, traced.graph->block(), missing, seen);
   if (!missing.empty()) throw UnsupportedOpsError(std::move(missing));
 }
 
@@ -112,10 +119,58 @@ void convert_node(ConversionContext& ctx, const Converter& converter, const Node
   }
 }
 
+void convert_nodes(ConversionContext& ctx, const TracedGraph& traced, const torch::jit::Block* block);
+
+// A prim::If whose condition is known only at run time (static ones are folded before): an ONNX
+// If whose branches hold the converted nodes of its two blocks, each tagged with its own scope.
+// A branch returns its values through Identity nodes of the If's scope, since an ONNX graph's
+// outputs are names it makes.
+void convert_if(ConversionContext& ctx, const TracedGraph& traced, const Node* node) {
+  const std::string scope = traced.scope_of(node);
+  ctx.begin_node(node, scope);
+  std::string condition = ctx.tensor_as(node->input(0), at::kBool);
+  std::vector<Attr> branches;
+  for (size_t b = 0; b < 2; ++b) {
+    onnx::GraphProto branch;
+    branch.set_name(b == 0 ? "then_branch" : "else_branch");
+    ctx.enter_subgraph(branch);
+    convert_nodes(ctx, traced, node->blocks()[b]);
+    ctx.begin_node(node, scope);
+    for (size_t i = 0; i < node->outputs().size(); ++i) {
+      const Value* output = node->blocks()[b]->outputs()[i];
+      at::ScalarType dtype = ctx.scalar_type(output);
+      if (b == 1 && dtype != ctx.scalar_type(node->blocks()[0]->outputs()[i])) {
+        ctx.fail("its branches return different dtypes for output " + std::to_string(i) + ", which ONNX If cannot");
+      }
+      add_value_info(*branch.add_output(), ctx.op("Identity", {ctx.tensor(output)}), dtype, std::nullopt);
+    }
+    ctx.leave_subgraph();
+    branches.push_back({b == 0 ? "then_branch" : "else_branch", std::move(branch)});
+  }
+  std::vector<std::string> outputs = ctx.op("If", {condition}, node->outputs().size(), branches);
+  for (size_t i = 0; i < outputs.size(); ++i) ctx.bind(node->output(i), outputs[i]);
+}
+
+// Converts the nodes of `block` in order, nested blocks included.
+void convert_nodes(ConversionContext& ctx, const TracedGraph& traced, const torch::jit::Block* block) {
+  const auto& registry = ConverterRegistry::instance();
+  for (const Node* node : block->nodes()) {
+    if (is_structural(node)) {
+      bind_static_value(ctx, node);
+    } else if (node->kind() == c10::prim::If) {
+      convert_if(ctx, traced, node);
+    } else {
+      ctx.begin_node(node, traced.scope_of(node));
+      convert_node(ctx, *registry.find(node->kind().toQualString(), traced.in_place_as_functional), node);
+    }
+  }
+}
+
 }  // namespace
 
 bool is_convertible(const torch::jit::Node* node, bool in_place_as_functional) {
-  return is_structural(node) || ConverterRegistry::instance().find(node->kind().toQualString(), in_place_as_functional);
+  return is_structural(node) || node->kind() == c10::prim::If ||  // its blocks' nodes are checked one by one
+         ConverterRegistry::instance().find(node->kind().toQualString(), in_place_as_functional);
 }
 
 onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weights) {
@@ -136,15 +191,7 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weight
   }
   for (const auto& [value, parameter] : traced.parameters) ctx.bind_parameter(value, parameter.name, parameter.value);
 
-  const auto& registry = ConverterRegistry::instance();
-  for (const Node* node : traced.graph->nodes()) {
-    if (is_structural(node)) {
-      bind_static_value(ctx, node);
-      continue;
-    }
-    ctx.begin_node(node, traced.scope_of(node));
-    convert_node(ctx, *registry.find(node->kind().toQualString(), traced.in_place_as_functional), node);
-  }
+  convert_nodes(ctx, traced, traced.graph->block());
   convert_outputs(ctx, traced, graph);
   return model;
 }

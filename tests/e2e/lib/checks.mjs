@@ -87,7 +87,7 @@ export function readModel(path) {
 
 // Tag problems of a model read from its file; `modules` maps each real module path to its class.
 export function tagProblems(model, modules) {
-  return tagFieldProblems(model, modules).concat(inheritanceProblems(model));
+  return tagFieldProblems(model, modules).concat(inheritanceProblems(model, modules));
 }
 
 // tagProblems without the inheritance rules: for files rewritten after tagging (an optimized file whose
@@ -115,12 +115,13 @@ export const AUXILIARY_OPS = new Set(['Constant', 'ConstantOfShape', 'Shape', 'S
 
 // Nodes whose value derives only from the tensors `sources` and from shapes: Shape, Size and
 // Constant nodes and nodes fed only by sources and such nodes. The file's node order is
-// topological, as ONNX requires.
+// topological, as ONNX requires (a node holding subgraphs follows their nodes and reads what they
+// return).
 function derivedNodes(model, sources) {
   const known = new Set(sources);
   const result = new Set();
   for (const node of model.nodes) {
-    const inputs = node.inputs.filter((i) => i !== '');
+    const inputs = node.reads.filter((i) => i !== '');
     const derived = ['Shape', 'Size', 'Constant'].includes(node.opType)
       || (inputs.length > 0 && inputs.every((i) => known.has(i)));
     if (!derived) continue;
@@ -152,33 +153,54 @@ export function nodeRoles(model) {
 
 export const isAncestorOrSelf = (ancestor, scope) => ancestor === '' || scope === ancestor || scope.startsWith(`${ancestor}.`);
 
-// The source rules of DESIGN.md, checked from the file's dataflow: an inherited node is auxiliary or
-// input preprocessing (nodeRoles) and its non-root scope is an ancestor-or-equal of one consumer's
-// scope or equal to one producer's; a fallback node is an auxiliary node at the root; a direct node
-// at the root is not auxiliary.
-export function inheritanceProblems(model) {
+// The module owning a parameter or buffer: `a.b.weight` belongs to `a.b` when that is one of
+// `modules`, else to the root ''.
+export function parameterOwner(name, modules) {
+  const owner = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : '';
+  return modules.has(owner) ? owner : '';
+}
+
+// The source rules of DESIGN.md, checked from the file's dataflow (`modules`: the model's module
+// paths). An inherited node is auxiliary or input preprocessing (nodeRoles) and its scope is
+// - non-root: an ancestor-or-equal of one consumer's scope or equal to one producer's, the owner
+//   of an initializer being its producer;
+// - the root: only for an auxiliary node whose consumers (one at least) all run in the root's own
+//   forward (direct compute ops at the root, or auxiliary nodes inherited at the root).
+// A fallback node is an auxiliary node at the root that none of these rules places: it has no
+// producer with a non-root scope, and not only consumers in the root's forward. A direct node at
+// the root is not auxiliary.
+export function inheritanceProblems(model, modules) {
   const producer = new Map();
   const consumers = new Map();
   for (const node of model.nodes) {
     for (const output of node.outputs) if (output !== '') producer.set(output, node);
-    for (const input of node.inputs) {
+    for (const input of node.reads) {
       if (!consumers.has(input)) consumers.set(input, []);
       consumers.get(input).push(node);
     }
   }
+  const initializers = new Set(model.initializers);
   const roles = nodeRoles(model);
+  const runsInRootForward = (n) => n.metadata['htp.scope'] === ''
+    && ((n.metadata['htp.source'] === 'direct' && roles.get(n) !== 'auxiliary') || n.metadata['htp.source'] === 'inherited');
   const problems = [];
   for (const node of model.nodes) {
     const { 'htp.scope': scope, 'htp.source': source } = node.metadata;
     const where = `${node.opType} ${node.name}`;
     const auxiliary = roles.get(node) === 'auxiliary';
+    const nodeConsumers = node.outputs.flatMap((o) => consumers.get(o) ?? []);
+    const producerScopes = node.reads.map((i) => (initializers.has(i) ? parameterOwner(i, modules)
+      : producer.get(i)?.metadata['htp.scope'])).filter((s) => s !== undefined);
+    const onlyRootReads = nodeConsumers.length > 0 && nodeConsumers.every(runsInRootForward);
     if (source === 'inherited') {
-      const consumerScopes = node.outputs.flatMap((o) => consumers.get(o) ?? []).map((n) => n.metadata['htp.scope']);
-      const producerScopes = node.inputs.map((i) => producer.get(i)).filter(Boolean).map((n) => n.metadata['htp.scope']);
-      const justified = consumerScopes.some((c) => isAncestorOrSelf(scope, c)) || producerScopes.includes(scope);
-      if (roles.get(node) === 'compute' || scope === '' || !justified) problems.push(`${where}: inherited scope '${scope}' not justified by its dataflow`);
+      const justified = scope === '' ? auxiliary && onlyRootReads
+        : nodeConsumers.some((c) => isAncestorOrSelf(scope, c.metadata['htp.scope'])) || producerScopes.includes(scope);
+      if (roles.get(node) === 'compute' || !justified) problems.push(`${where}: inherited scope '${scope}' not justified by its dataflow`);
     }
     if (source === 'fallback' && (!auxiliary || scope !== '')) problems.push(`${where}: fallback must be an auxiliary op at the root`);
+    if (source === 'fallback' && (onlyRootReads || producerScopes.some((s) => s !== ''))) {
+      problems.push(`${where}: fallback although its dataflow places it`);
+    }
     if (source === 'direct' && scope === '' && auxiliary) problems.push(`${where}: auxiliary op at the root marked direct`);
   }
   return problems;

@@ -1,6 +1,6 @@
 // A minimal reader of the protobuf wire format for the parts of an ONNX file the tests check:
 // nodes (name, op_type, inputs, outputs, metadata_props, and their wire bytes without the
-// metadata), initializer names (and, in initializerTensors, their dims, data_type, raw_data and
+// metadata), the nodes of subgraphs (If branches, Loop bodies) among them, initializer names (and, in initializerTensors, their dims, data_type, raw_data and
 // whole wire bytes), graph inputs and outputs (with their dims), model metadata_props and ir_version. Independent
 // of the exporter's C++ code, so tags are verified as any consumer of the file would see them.
 
@@ -45,11 +45,30 @@ function entries(buf, f) {
   return entry;
 }
 
-function node(buf, f) {
-  const result = { inputs: [], outputs: [], name: '', opType: '', metadata: {} };
+// A GraphProto held by a node's attribute: pushes its nodes to `into` (pushNode) and returns its
+// output names.
+function subgraph(buf, f, into) {
+  const outputs = [];
+  for (const g of fields(buf, f.start, f.end)) {
+    if (g.number === 1) pushNode(buf, g, into);
+    else if (g.number === 12) outputs.push(namedChild(buf, g, 1));
+  }
+  return outputs;
+}
+
+// Pushes a node to `into`, after the nodes of its subgraphs (AttributeProto g = 6, graphs = 11), as
+// the exporter's all_nodes orders them. `reads` is its inputs, then what its subgraphs return;
+// `owners` the nodes holding the subgraph it is in, outermost first ([] in the main graph).
+function pushNode(buf, f, into) {
+  const result = { inputs: [], outputs: [], name: '', opType: '', metadata: {}, reads: [], owners: [] };
+  const returned = [];
+  const inner = [];
   const withoutMetadata = [];
   for (const g of fields(buf, f.start, f.end)) {
     if (g.number !== 9) withoutMetadata.push(buf.subarray(g.keyStart, g.fieldEnd));
+    if (g.number === 5) {
+      for (const a of fields(buf, g.start, g.end)) if (a.number === 6 || a.number === 11) returned.push(...subgraph(buf, a, inner));
+    }
     if (g.number === 1) result.inputs.push(text(buf, g));
     else if (g.number === 2) result.outputs.push(text(buf, g));
     else if (g.number === 3) result.name = text(buf, g);
@@ -57,7 +76,9 @@ function node(buf, f) {
     else if (g.number === 9) { const e = entries(buf, g); result.metadata[e.key] = e.value; }
   }
   result.bytesWithoutMetadata = Buffer.concat(withoutMetadata);
-  return result;
+  result.reads = result.inputs.concat(returned);
+  for (const n of inner) n.owners.unshift(result);
+  into.push(...inner, result);
 }
 
 // TensorProto: dims (1, repeated int64, packed or not), data_type (2), name (8), raw_data (9).
@@ -114,7 +135,7 @@ export function readOnnx(buffer) {
       model.opsets.push({ domain, version });
     } else if (f.number === 7) {
       for (const g of fields(buffer, f.start, f.end)) {
-        if (g.number === 1) model.nodes.push(node(buffer, g));
+        if (g.number === 1) pushNode(buffer, g, model.nodes);
         else if (g.number === 5) {
           const t = tensor(buffer, g);
           model.initializers.push(t.name);

@@ -28,7 +28,8 @@ enum class NodeRole {
   kInputPreprocessing,
 };
 
-// The role of every node of `graph`, in node order; independent of node order.
+// The role of every node of `graph` and its subgraphs, in all_nodes order (subgraphs.h);
+// independent of node order. A node with subgraphs reads what they return (node_reads).
 std::vector<NodeRole> node_roles(const onnx::GraphProto& graph);
 
 }  // namespace htp::tagging

@@ -45,6 +45,9 @@ class ModuleTree {
   static std::string common_ancestor(const std::string& a, const std::string& b);
   // True when `ancestor` is `scope` or one of its ancestors.
   static bool is_ancestor_or_self(const std::string& ancestor, const std::string& scope);
+  // The module owning a parameter or buffer named like a state_dict key: `a.b.weight` belongs to
+  // `a.b` when that module exists, else (a root parameter, or a name of no module) to the root "".
+  std::string owner_of_parameter(const std::string& name) const;
 
   // `htp.modules`: {scope: {"class": C, "parent": P}} (the root's parent is null).
   nlohmann::json to_json() const;

@@ -22,7 +22,7 @@ inline constexpr int64_t kTaggedIrVersion = 10;
 enum class NodeNames { kScoped, kKeep };
 
 // Precondition: every node carries `htp.scope` naming a module of `tree` (the converter sets it).
-// Postcondition: every node has `htp.tag`, `htp.source` and `namespace` (and, with kScoped, a
+// Postcondition: every node, in subgraphs too, has `htp.tag`, `htp.source` and `namespace` (and, with kScoped, a
 // unique scoped name); the model has ir_version 10 and `htp.modules` / `htp.version`. A node whose
 // `htp.source` is already set (by the inheritance engine) keeps it; otherwise a node with a
 // non-root scope, or a compute op of the root's own forward, is `direct`, and a root-scoped

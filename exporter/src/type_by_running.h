@@ -1,0 +1,30 @@
+// Types a TorchScript graph's values by running it: archives carry no shapes, and the converters
+// need dtypes and shapes, inside the blocks of prim::If and prim::Loop too.
+#pragma once
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace htp::exporter {
+
+struct RunResult {
+  std::vector<c10::IValue> results;  // what the forward returned
+  // Each top-level tensor's value in the run on the real inputs, inputs too.
+  std::unordered_map<const torch::jit::Value*, at::Tensor> values;
+};
+
+// Precondition: `graph`'s first input is `self`, followed by one input per tensor of `inputs`.
+// Postcondition: every tensor value the run computes, in any block, has its dtype and sizes as a
+// complete TensorType; sizes that differ between a loop's iterations are left unknown. A branch
+// of a prim::If that the inputs do not take is typed by a second run with that If's condition
+// forced, on the same inputs. Throws ExportError naming the node and its module (`scope_of`) when
+// a forced run fails, or a block is never reached (a loop whose trip count is 0 on these inputs).
+RunResult type_by_running(const std::shared_ptr<torch::jit::Graph>& graph, const c10::IValue& self,
+                          const std::vector<at::Tensor>& inputs,
+                          const std::function<std::string(const torch::jit::Node*)>& scope_of);
+
+}  // namespace htp::exporter
