@@ -116,6 +116,7 @@ TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& cl
   if (!options.save_io_dir.empty()) reference = prepared.run_reference();  // the conversion takes the weights
   onnx::ModelProto onnx_model = convert_to_onnx(traced, TracedWeights::kReleased);
   clock.stage("converted");
+  for (const std::string& warning : traced.warnings) spdlog::warn("{}", warning);
   inheritance::InheritanceStats placed = inheritance::InheritanceEngine().run(*onnx_model.mutable_graph(), traced.modules);
   spdlog::debug("inheritance: {} of {} root auxiliary nodes placed from dataflow", placed.inherited, placed.candidates);
   tagging::tag_model(onnx_model, traced.modules);

@@ -35,15 +35,11 @@ tagging::ModuleTree module_tree(const torch::jit::Module& root) {
   return tree;
 }
 
-bool is_container(const torch::jit::Module& module) {
-  std::string name = class_name(module);
-  return name == "ModuleList" || name == "ModuleDict";
-}
-
 // Module paths from inlined call stacks. A stack entry names the called module relative to its
-// caller's module, but ModuleList / ModuleDict never run themselves, so their names are missing
-// from the stack: `blocks.0` appears as just `0`. Such entries are found among the caller's
-// container descendants, told apart by the module's class type.
+// caller's module, but a module whose children the caller iterates or indexes (ModuleList,
+// ModuleDict, `for block in self.features` over a Sequential) never runs itself, so its name is
+// missing from the stack: `blocks.0` appears as just `0`. Such entries are found among the
+// caller's descendants, breadth first, told apart by the module's class type.
 class CallstackScopes {
  public:
   explicit CallstackScopes(const torch::jit::Module& root) {
@@ -68,16 +64,13 @@ class CallstackScopes {
     if (info.instance_name() == "SELF") return caller;  // a method of the calling module itself
     std::string direct = join(caller, info.instance_name());
     if (modules_.count(direct)) return direct;
-    std::vector<std::string> containers;
-    for (const auto& child : modules_.at(caller).named_children()) {
-      if (is_container(child.value)) containers.push_back(join(caller, child.name));
-    }
-    for (size_t i = 0; i < containers.size(); ++i) {  // breadth first through nested containers
-      std::string candidate = join(containers[i], info.instance_name());
-      auto it = modules_.find(candidate);
-      if (it != modules_.end() && it->second.type() == info.class_type()) return candidate;
-      for (const auto& child : modules_.at(containers[i]).named_children()) {
-        if (is_container(child.value)) containers.push_back(join(containers[i], child.name));
+    std::vector<std::string> descendants{caller};
+    for (size_t i = 0; i < descendants.size(); ++i) {
+      for (const auto& child : modules_.at(descendants[i]).named_children()) {
+        std::string path = join(descendants[i], child.name);
+        auto it = modules_.find(join(path, info.instance_name()));
+        if (it != modules_.end() && it->second.type() == info.class_type()) return it->first;
+        descendants.push_back(path);
       }
     }
     throw ExportError("cannot place module instance '" + info.instance_name() + "' called from '" + caller + "' in the module tree");
@@ -221,6 +214,7 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
   torch::jit::EliminateDeadCode(graph);
   reject_control_flow(*graph->block(), module);
   RunResult run = type_by_running(graph, module._ivalue(), inputs, traced.scope_of);
+  traced.warnings = std::move(run.warnings);
   fold_input_independent(*graph, 1, run.values, [](const Node* node) { return is_convertible(node, false); });
   if (functionalize_writes(*graph, run.values, traced.scope_of)) {
     run.values.clear();

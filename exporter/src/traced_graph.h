@@ -40,6 +40,9 @@ struct TracedGraph {
   std::function<std::string(const torch::jit::Node*)> scope_of;
   // True for C++ traces, whose tracer rebinds every value an in-place op mutates.
   bool in_place_as_functional = true;
+  // What the user should know about an export that succeeds (branches dropped), logged once the
+  // conversion has: a failing export says only why it failed.
+  std::vector<std::string> warnings;
 };
 
 }  // namespace htp::exporter

@@ -2,9 +2,13 @@
 
 #include "htp/exporter/errors.h"
 
+#include <spdlog/spdlog.h>
+
 #include <torch/csrc/jit/runtime/custom_operator.h>
 #include <torch/csrc/jit/runtime/interpreter.h>
 
+#include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 namespace htp::exporter {
@@ -169,10 +173,29 @@ std::string where(const Node* node, const std::function<std::string(const Node*)
   return std::string(node->kind().toQualString()) + " in module '" + (scope.empty() ? "<root>" : scope) + "'";
 }
 
-// Forces the condition of every prim::If, not forced before, that ran one branch but not the
-// other, so the next run takes the other; returns the first such If, or nullptr when there is none.
-const Node* force_untaken_branches(Probe& probe, const Records& records, std::unordered_set<const Node*>& forced) {
-  const Node* first = nullptr;
+// A prim::If whose other branch a run forced, and which branch the inputs take.
+struct ForcedIf {
+  const Node* owner;
+  size_t taken;
+};
+
+// A condition replaced by a constant in the probe, to be put back after the run.
+struct Forcing {
+  Node* probe_owner;
+  Value* condition;
+};
+
+void force(Probe& probe, Node* probe_if, bool condition, std::vector<Forcing>& forcings) {
+  forcings.push_back({probe_if, probe_if->input(0)});
+  torch::jit::WithInsertPoint guard(probe_if);
+  probe_if->replaceInput(0, probe.graph->insertConstant(condition));
+}
+
+// The first prim::If, not forced before, that ran one branch but not the other. Forces the next
+// run into that other branch, and every enclosing If into the branch that holds it; the others
+// follow the inputs, so that a failing run is that If's. Returns nothing when every If ran both ways.
+std::optional<ForcedIf> force_next_untaken_branch(Probe& probe, const Records& records, std::unordered_set<const Node*>& forced,
+                                                  std::vector<Forcing>& forcings) {
   for (size_t i = 0; i + 1 < probe.blocks.size(); ++i) {
     const Probe::Block& then_block = probe.blocks[i];
     if (then_block.owner->kind() != c10::prim::If || then_block.index != 0) continue;
@@ -181,12 +204,39 @@ const Node* force_untaken_branches(Probe& probe, const Records& records, std::un
                                    [&](const Probe::Block& b) { return b.probe_owner == then_block.probe_owner; });
     bool then_ran = records.seen[then_block.marker], else_ran = records.seen[else_block->marker];
     if (then_ran == else_ran || !forced.insert(then_block.owner).second) continue;  // both typed, or the If never ran yet
-    Node* owner = then_block.probe_owner;
-    torch::jit::WithInsertPoint guard(owner);
-    owner->replaceInput(0, probe.graph->insertConstant(!then_ran));
-    if (!first) first = then_block.owner;
+    force(probe, then_block.probe_owner, !then_ran, forcings);
+    for (Node* inner = then_block.probe_owner; Node* outer = inner->owningBlock()->owningNode(); inner = outer) {
+      if (outer->kind() == c10::prim::If) force(probe, outer, inner->owningBlock() == outer->blocks()[0], forcings);
+    }
+    return ForcedIf{then_block.owner, then_ran ? size_t{0} : size_t{1}};
   }
-  return first;
+  return std::nullopt;
+}
+
+bool raises(const torch::jit::Block* block) {
+  return std::any_of(block->nodes().begin(), block->nodes().end(), [](const Node* n) { return n->kind() == c10::prim::RaiseException; });
+}
+
+size_t depth(const Node* node) {
+  size_t d = 0;
+  for (const Node* up = node->owningBlock()->owningNode(); up; up = up->owningBlock()->owningNode()) ++d;
+  return d;
+}
+
+// Replaces `node` (a prim::If) by the nodes of its block `taken`; the other block goes with it.
+void inline_branch(Node* node, size_t taken) {
+  torch::jit::Block* block = node->blocks()[taken];
+  while (block->nodes().begin() != block->nodes().end()) (*block->nodes().begin())->moveBefore(node);
+  for (size_t i = 0; i < node->outputs().size(); ++i) node->outputs()[i]->replaceAllUsesWith(block->outputs()[i]);
+  node->destroy();
+}
+
+// Whether `node` lies inside a block of one of `ifs`.
+bool inside(const Node* node, const std::vector<ForcedIf>& ifs) {
+  for (const Node* up = node->owningBlock()->owningNode(); up; up = up->owningBlock()->owningNode()) {
+    if (std::any_of(ifs.begin(), ifs.end(), [&](const ForcedIf& f) { return f.owner == up; })) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -206,12 +256,32 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
   result.results = std::move(stack);
   records.keep_values = false;
   std::unordered_set<const Node*> forced;
-  while (const Node* first = force_untaken_branches(probe, records, forced)) {
+  std::vector<ForcedIf> specialized;  // Ifs whose other branch could not run: only the taken one is exported
+  std::vector<Forcing> forcings;
+  std::vector<std::string> warnings;
+  while (auto target = force_next_untaken_branch(probe, records, forced, forcings)) {
     torch::jit::Stack again = arguments(self, inputs);
-    run_probe(probe, again, records, "typing the branch the inputs do not take of " + where(first, scope_of) + ": running it failed: ");
+    try {
+      run_probe(probe, again, records, "");
+    } catch (const ExportError& e) {
+      // A branch guarded by its condition (`if boxes.numel() == 0:`) may fail on inputs that do not
+      // take it. Like a trace, the export then keeps the branch these inputs take. A scripted
+      // `assert` is an If whose other branch raises: keeping the passing branch is what it means.
+      std::string message = where(target->owner, scope_of) + ": exporting only the branch these inputs take; the other fails on them: " + e.what();
+      if (raises(target->owner->blocks()[1 - target->taken])) {
+        spdlog::debug("{}", message);
+      } else {
+        warnings.push_back(message);
+      }
+      specialized.push_back(*target);
+    }
+    for (auto it = forcings.rbegin(); it != forcings.rend(); ++it) it->probe_owner->replaceInput(0, it->condition);
+    forcings.clear();
   }
   for (const Probe::Block& block : probe.blocks) {
     if (records.seen[block.marker]) continue;
+    auto is_owner = [&](const ForcedIf& f) { return f.owner == block.owner; };
+    if (std::any_of(specialized.begin(), specialized.end(), is_owner) || inside(block.owner, specialized)) continue;
     throw ExportError("cannot type the body of " + where(block.owner, scope_of) +
                       ": it never runs on the given inputs (give inputs that run it)");
   }
@@ -223,7 +293,12 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
     original->setType(records.types[id]);
     if (original->node()->owningBlock() == graph->block() && records.values[id].defined()) result.values.emplace(original, records.values[id]);
   }
-  return result;
+  if (specialized.empty()) return result;
+  std::sort(specialized.begin(), specialized.end(), [](const ForcedIf& a, const ForcedIf& b) { return depth(a.owner) > depth(b.owner); });
+  for (const ForcedIf& f : specialized) inline_branch(const_cast<Node*>(f.owner), f.taken);  // innermost first
+  RunResult again = type_by_running(graph, self, inputs, scope_of);  // the values of the nodes now at the top level
+  again.warnings.insert(again.warnings.begin(), warnings.begin(), warnings.end());
+  return again;
 }
 
 }  // namespace htp::exporter

@@ -15,14 +15,18 @@ struct RunResult {
   std::vector<c10::IValue> results;  // what the forward returned
   // Each top-level tensor's value in the run on the real inputs, inputs too.
   std::unordered_map<const torch::jit::Value*, at::Tensor> values;
+  // One line per prim::If whose other branch failed on these inputs and was dropped.
+  std::vector<std::string> warnings;
 };
 
 // Precondition: `graph`'s first input is `self`, followed by one input per tensor of `inputs`.
 // Postcondition: every tensor value the run computes, in any block, has its dtype and sizes as a
 // complete TensorType; sizes that differ between a loop's iterations are left unknown. A branch
 // of a prim::If that the inputs do not take is typed by a second run with that If's condition
-// forced, on the same inputs. Throws ExportError naming the node and its module (`scope_of`) when
-// a forced run fails, or a block is never reached (a loop whose trip count is 0 on these inputs).
+// forced, on the same inputs. When that forced run fails (a branch its condition guards against
+// these inputs), the If is replaced by the branch the inputs take, with a warning, as a trace
+// would. Throws ExportError naming the node and its module (`scope_of`) when a block is never
+// reached (a loop whose trip count is 0 on these inputs).
 RunResult type_by_running(const std::shared_ptr<torch::jit::Graph>& graph, const c10::IValue& self,
                           const std::vector<at::Tensor>& inputs,
                           const std::function<std::string(const torch::jit::Node*)>& scope_of);

@@ -53,14 +53,23 @@ void bind_static_value(ConversionContext& ctx, const Node* node) {
 }
 
 // A graph input or output: element type and shape, where a dim named in `dim_names` is symbolic
-// (dim_param) and the others are the example's sizes.
-void add_value_info(onnx::ValueInfoProto& info, const std::string& name, at::ScalarType dtype,
+// (dim_param) and the others are the example's sizes. Without static sizes, the shape lists the
+// value's dims with no size (the checker wants a shape on every graph input and output).
+void add_value_info(onnx::ValueInfoProto& info, const std::string& name, at::ScalarType dtype, const Value* value,
                     const std::optional<std::vector<int64_t>>& sizes, const std::vector<std::string>& dim_names = {}) {
   info.set_name(name);
   auto* tensor_type = info.mutable_type()->mutable_tensor_type();
   tensor_type->set_elem_type(onnx_dtype(dtype));
-  if (!sizes) return;
   auto* shape = tensor_type->mutable_shape();
+  if (!sizes) {
+    auto type = value ? value->type()->cast<c10::TensorType>() : nullptr;
+    if (type && type->dim()) {
+      for (size_t i = 0; i < *type->dim(); ++i) shape->add_dim();
+    } else {
+      tensor_type->clear_shape();  // rank unknown too
+    }
+    return;
+  }
   for (size_t i = 0; i < sizes->size(); ++i) {
     auto* dim = shape->add_dim();
     if (i < dim_names.size() && !dim_names[i].empty()) {
@@ -101,7 +110,7 @@ void convert_outputs(ConversionContext& ctx, const TracedGraph& traced, onnx::Gr
     ctx.bind(outputs[i], traced.output_names[i]);  // a later output of the same value reads the new name
     used.insert(traced.output_names[i]);
     const auto& dim_names = i < traced.output_dim_names.size() ? traced.output_dim_names[i] : std::vector<std::string>{};
-    add_value_info(*graph.add_output(), traced.output_names[i], ctx.scalar_type(outputs[i]), ctx.sizes(outputs[i]), dim_names);
+    add_value_info(*graph.add_output(), traced.output_names[i], ctx.scalar_type(outputs[i]), outputs[i], ctx.sizes(outputs[i]), dim_names);
   }
 }
 
@@ -142,7 +151,7 @@ void convert_if(ConversionContext& ctx, const TracedGraph& traced, const Node* n
       if (b == 1 && dtype != ctx.scalar_type(node->blocks()[0]->outputs()[i])) {
         ctx.fail("its branches return different dtypes for output " + std::to_string(i) + ", which ONNX If cannot");
       }
-      add_value_info(*branch.add_output(), ctx.op("Identity", {ctx.tensor(output)}), dtype, std::nullopt);
+      add_value_info(*branch.add_output(), ctx.op("Identity", {ctx.tensor(output)}), dtype, output, std::nullopt);
     }
     ctx.leave_subgraph();
     branches.push_back({b == 0 ? "then_branch" : "else_branch", std::move(branch)});
@@ -186,7 +195,7 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weight
 
   ConversionContext ctx(graph, weights == TracedWeights::kReleased);
   for (const GraphInput& input : traced.inputs) {
-    add_value_info(*graph.add_input(), input.name, input.example.scalar_type(), input.example.sizes().vec(), input.dim_names);
+    add_value_info(*graph.add_input(), input.name, input.example.scalar_type(), nullptr, input.example.sizes().vec(), input.dim_names);
     ctx.bind(input.value, input.name);
   }
   for (const auto& [value, parameter] : traced.parameters) ctx.bind_parameter(value, parameter.name, parameter.value);

@@ -298,8 +298,22 @@ void index_put(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Transpose", {scattered}, {{"perm", inverse_permutation(perm)}}));
 }
 
+// aten::where(condition): the coordinates of its nonzero elements, one int64 tensor per dim
+// (torch.nonzero(condition, as_tuple=True)).
+void nonzero_coordinates(ConversionContext& ctx, const Node* n) {
+  int64_t rank = ctx.rank(n->input(0));
+  if (rank == 0) ctx.fail("where(condition) of a 0-d tensor is not supported");
+  std::string coordinates = ctx.op("NonZero", {ctx.tensor(n->input(0))});
+  auto rows = ctx.op("Split", {coordinates, ctx.constant_ints(std::vector<int64_t>(static_cast<size_t>(rank), 1))},
+                     static_cast<size_t>(rank), {{"axis", int64_t{0}}});
+  std::string first = ctx.constant_ints({0});
+  for (auto& row : rows) row = ctx.op("Squeeze", {row, first});
+  ctx.bind_list(n->output(), rows);
+}
+
 // aten::where(condition, self, other) and aten::masked_fill(self, mask, value)
 void where(ConversionContext& ctx, const Node* n) {
+  if (n->inputs().size() == 1) return nonzero_coordinates(ctx, n);
   at::ScalarType dtype = ctx.scalar_type(n->output());
   ctx.bind(n->output(), ctx.op("Where", {ctx.tensor_as(n->input(0), at::kBool), ctx.tensor_as(n->input(1), dtype),
                                          ctx.tensor_as(n->input(2), dtype)}));
@@ -499,9 +513,12 @@ Converter split_along(int64_t dim) {
   };
 }
 
+// aten::unbind(self, dim): when the dim's size is only known at run time, the list's unpacking
+// fixes the count.
 void unbind(ConversionContext& ctx, const Node* n) {
   int64_t axis = normalize_dim(ctx, ctx.get_int(n->input(1)), ctx.rank(n->input(0)));
-  int64_t total = static_size(ctx, n->input(0), axis);
+  auto known = known_size(ctx, n->input(0), axis);
+  int64_t total = known ? *known : static_cast<int64_t>(unpacked_count(ctx, n));
   auto pieces = ctx.op("Split", {ctx.tensor(n->input(0)), ctx.constant_ints(std::vector<int64_t>(total, 1))},
                        static_cast<size_t>(total), {{"axis", axis}});
   std::string axes = ctx.constant_ints({axis});

@@ -285,6 +285,9 @@ void stack_family(ConversionContext& ctx, const Node* n, StackKind kind) {
   ctx.bind(n->output(), ctx.op("Concat", parts, {{"axis", axis}}));
 }
 
+// aten::_shape_as_tensor(self): the sizes as a 1-D int64 tensor (torchvision's detection transforms).
+void shape_as_tensor(ConversionContext& ctx, const Node* n) { ctx.bind(n->output(), ctx.op("Shape", {ctx.tensor(n->input(0))})); }
+
 // aten::ravel(self)
 void ravel(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Reshape", {ctx.tensor(n->input(0)), ctx.constant_ints({-1})}));
@@ -334,6 +337,7 @@ void register_shape_ops(ConverterRegistry& r) {
   r.add("aten::dstack", [](ConversionContext& ctx, const Node* n) { stack_family(ctx, n, StackKind::depth); });
   r.add("aten::column_stack", [](ConversionContext& ctx, const Node* n) { stack_family(ctx, n, StackKind::column); });
   r.add("aten::ravel", ravel);
+  r.add("aten::_shape_as_tensor", shape_as_tensor);
 }
 
 }  // namespace htp::exporter
