@@ -136,12 +136,12 @@ std::vector<std::string> output_names(const std::vector<c10::IValue>& results) {
   return names;
 }
 
-// Data-dependent prim::If converts to ONNX If, also inside another If; other nodes with blocks
-// do not yet.
+// Data-dependent prim::If and prim::Loop convert to ONNX If and Loop, nested too; other nodes with
+// blocks do not.
 void reject_control_flow(const torch::jit::Block& block, const torch::jit::Module& module) {
   for (const Node* node : block.nodes()) {
     if (node->blocks().empty()) continue;
-    if (node->kind() == c10::prim::If) {
+    if (node->kind() == c10::prim::If || node->kind() == c10::prim::Loop) {
       for (const torch::jit::Block* branch : node->blocks()) reject_control_flow(*branch, module);
       continue;
     }

@@ -46,7 +46,7 @@ std::string ConversionContext::tensor(const torch::jit::Value* value) {
   auto known = constant(value);
   if (!known) fail("value %" + value->debugName() + " has no ONNX tensor");
   if (known->isTensor()) return tensors_[value] = constant(known->toTensor());
-  if (known->isInt()) return scalar(static_cast<double>(known->toInt()), at::kLong);
+  if (known->isInt()) return int_scalar(known->toInt(), at::kLong);
   if (known->isDouble()) return scalar(known->toDouble(), at::kDouble);
   if (known->isBool()) return scalar(known->toBool() ? 1.0 : 0.0, at::kBool);
   if (known->isIntList()) return constant_ints(known->toIntVector());
@@ -55,9 +55,8 @@ std::string ConversionContext::tensor(const torch::jit::Value* value) {
 
 std::string ConversionContext::tensor_as(const torch::jit::Value* value, at::ScalarType dtype) {
   auto known = constant(value);
-  if (known && (known->isInt() || known->isDouble() || known->isBool())) {
-    return scalar(known->isDouble() ? known->toDouble() : static_cast<double>(known->toInt()), dtype);
-  }
+  if (known && known->isInt()) return int_scalar(known->toInt(), dtype);
+  if (known && (known->isDouble() || known->isBool())) return scalar(known->isDouble() ? known->toDouble() : known->toBool(), dtype);
   std::string name = tensor(value);
   return scalar_type(value) == dtype ? name : cast(name, dtype);
 }
@@ -237,6 +236,10 @@ std::string ConversionContext::constant_ints(const std::vector<int64_t>& values)
 }
 
 std::string ConversionContext::scalar(double value, at::ScalarType dtype) {
+  return constant(at::scalar_tensor(value, at::TensorOptions().dtype(dtype)));
+}
+
+std::string ConversionContext::int_scalar(int64_t value, at::ScalarType dtype) {
   return constant(at::scalar_tensor(value, at::TensorOptions().dtype(dtype)));
 }
 

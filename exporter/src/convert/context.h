@@ -35,6 +35,8 @@ class ConversionContext {
   // their names exist only inside it. Initializers always go to the main graph.
   void enter_subgraph(onnx::GraphProto& subgraph);
   void leave_subgraph();
+  // A new tensor name, unique in the model (a subgraph's input).
+  std::string fresh_name(const std::string& hint);
 
   // The aten node being converted: its scope goes on every node emitted until the next call,
   // and errors name it.
@@ -83,6 +85,8 @@ class ConversionContext {
   std::string constant(const at::Tensor& value);
   std::string constant_ints(const std::vector<int64_t>& values);
   std::string scalar(double value, at::ScalarType dtype);
+  // Exact for every int64 (a double holds 53 bits; a `while` loop's trip count is INT64_MAX).
+  std::string int_scalar(int64_t value, at::ScalarType dtype);
   std::string cast(const std::string& input, at::ScalarType dtype);
   void add_initializer(const std::string& name, const at::Tensor& value);
 
@@ -90,7 +94,6 @@ class ConversionContext {
   void rename_output(const std::string& from, const std::string& to);
 
  private:
-  std::string fresh_name(const std::string& hint);
   static void rename_input(onnx::GraphProto& graph, const std::string& from, const std::string& to);
 
   onnx::GraphProto& graph_;

@@ -130,10 +130,20 @@ void convert_node(ConversionContext& ctx, const Converter& converter, const Node
 
 void convert_nodes(ConversionContext& ctx, const TracedGraph& traced, const torch::jit::Block* block);
 
+// Returns `value` from the subgraph being converted, through an Identity of the current (the
+// control-flow node's) scope, since an ONNX graph's outputs are names it makes. ONNX fixes one
+// dtype per If output and per loop-carried value; `dtype` is that one.
+void add_subgraph_output(ConversionContext& ctx, onnx::GraphProto& subgraph, const Value* value, at::ScalarType dtype,
+                         const std::string& what) {
+  if (ctx.scalar_type(value) != dtype) {
+    ctx.fail(what + " is " + std::string(c10::toString(ctx.scalar_type(value))) + " on one path and " + c10::toString(dtype) +
+             " on another, which ONNX cannot express");
+  }
+  add_value_info(*subgraph.add_output(), ctx.op("Identity", {ctx.tensor(value)}), dtype, value, std::nullopt);
+}
+
 // A prim::If whose condition is known only at run time (static ones are folded before): an ONNX
 // If whose branches hold the converted nodes of its two blocks, each tagged with its own scope.
-// A branch returns its values through Identity nodes of the If's scope, since an ONNX graph's
-// outputs are names it makes.
 void convert_if(ConversionContext& ctx, const TracedGraph& traced, const Node* node) {
   const std::string scope = traced.scope_of(node);
   ctx.begin_node(node, scope);
@@ -146,17 +156,52 @@ void convert_if(ConversionContext& ctx, const TracedGraph& traced, const Node* n
     convert_nodes(ctx, traced, node->blocks()[b]);
     ctx.begin_node(node, scope);
     for (size_t i = 0; i < node->outputs().size(); ++i) {
-      const Value* output = node->blocks()[b]->outputs()[i];
-      at::ScalarType dtype = ctx.scalar_type(output);
-      if (b == 1 && dtype != ctx.scalar_type(node->blocks()[0]->outputs()[i])) {
-        ctx.fail("its branches return different dtypes for output " + std::to_string(i) + ", which ONNX If cannot");
-      }
-      add_value_info(*branch.add_output(), ctx.op("Identity", {ctx.tensor(output)}), dtype, output, std::nullopt);
+      add_subgraph_output(ctx, branch, node->blocks()[b]->outputs()[i], ctx.scalar_type(node->blocks()[0]->outputs()[i]),
+                          "output " + std::to_string(i));
     }
     ctx.leave_subgraph();
     branches.push_back({b == 0 ? "then_branch" : "else_branch", std::move(branch)});
   }
   std::vector<std::string> outputs = ctx.op("If", {condition}, node->outputs().size(), branches);
+  for (size_t i = 0; i < outputs.size(); ++i) ctx.bind(node->output(i), outputs[i]);
+}
+
+// A prim::Loop whose trip count or condition is known only at run time (constant trip counts are
+// unrolled before): an ONNX Loop, which has TorchScript's form. Both take a maximum trip count
+// (INT64_MAX for a `while`), an initial condition and the carried values' initial values; the body
+// gets the iteration number and the carried values and returns the next condition and carried
+// values. ONNX's body also receives the incoming condition, which TorchScript's does not read.
+void convert_loop(ConversionContext& ctx, const TracedGraph& traced, const Node* node) {
+  const std::string scope = traced.scope_of(node);
+  ctx.begin_node(node, scope);
+  const torch::jit::Block* body = node->blocks()[0];
+  std::vector<std::string> inputs{ctx.tensor_as(node->input(0), at::kLong), ctx.tensor_as(node->input(1), at::kBool)};
+  std::vector<at::ScalarType> carried;
+  for (size_t i = 2; i < node->inputs().size(); ++i) {
+    carried.push_back(ctx.scalar_type(node->input(i)));
+    inputs.push_back(ctx.tensor(node->input(i)));
+  }
+  onnx::GraphProto graph;
+  graph.set_name("loop_body");
+  ctx.enter_subgraph(graph);
+  const std::vector<int64_t> scalar;
+  std::string iteration = ctx.fresh_name("iteration");
+  ctx.bind(body->inputs()[0], iteration);
+  add_value_info(*graph.add_input(), iteration, at::kLong, nullptr, scalar);
+  add_value_info(*graph.add_input(), ctx.fresh_name("condition"), at::kBool, nullptr, scalar);
+  for (size_t i = 0; i < carried.size(); ++i) {
+    std::string name = ctx.fresh_name("carried");
+    ctx.bind(body->inputs()[i + 1], name);
+    add_value_info(*graph.add_input(), name, carried[i], body->inputs()[i + 1], std::nullopt);
+  }
+  convert_nodes(ctx, traced, body);
+  ctx.begin_node(node, scope);
+  add_subgraph_output(ctx, graph, body->outputs()[0], at::kBool, "the loop condition");
+  for (size_t i = 0; i < carried.size(); ++i) {
+    add_subgraph_output(ctx, graph, body->outputs()[i + 1], carried[i], "loop-carried value " + std::to_string(i));
+  }
+  ctx.leave_subgraph();
+  std::vector<std::string> outputs = ctx.op("Loop", inputs, node->outputs().size(), {{"body", std::move(graph)}});
   for (size_t i = 0; i < outputs.size(); ++i) ctx.bind(node->output(i), outputs[i]);
 }
 
@@ -167,7 +212,9 @@ void convert_nodes(ConversionContext& ctx, const TracedGraph& traced, const torc
     if (is_structural(node)) {
       bind_static_value(ctx, node);
     } else if (node->kind() == c10::prim::If) {
-      convert_if(ctx, traced, node);
+      convert_node(ctx, [&](ConversionContext& c, const Node* n) { convert_if(c, traced, n); }, node);
+    } else if (node->kind() == c10::prim::Loop) {
+      convert_node(ctx, [&](ConversionContext& c, const Node* n) { convert_loop(c, traced, n); }, node);
     } else {
       ctx.begin_node(node, traced.scope_of(node));
       convert_node(ctx, *registry.find(node->kind().toQualString(), traced.in_place_as_functional), node);
@@ -178,7 +225,7 @@ void convert_nodes(ConversionContext& ctx, const TracedGraph& traced, const torc
 }  // namespace
 
 bool is_convertible(const torch::jit::Node* node, bool in_place_as_functional) {
-  return is_structural(node) || node->kind() == c10::prim::If ||  // its blocks' nodes are checked one by one
+  return is_structural(node) || node->kind() == c10::prim::If || node->kind() == c10::prim::Loop ||  // blocks: node by node
          ConverterRegistry::instance().find(node->kind().toQualString(), in_place_as_functional);
 }
 

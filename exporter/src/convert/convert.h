@@ -9,8 +9,8 @@ namespace htp::exporter {
 
 inline constexpr int64_t kOpsetVersion = 17;
 
-// Whether the converter handles `node`: structural prim nodes, prim::If (an ONNX If, when each node
-// of its blocks is convertible too) and ops with a converter.
+// Whether the converter handles `node`: structural prim nodes, prim::If and prim::Loop (an ONNX If
+// or Loop, when each node of its blocks is convertible too) and ops with a converter.
 bool is_convertible(const torch::jit::Node* node, bool in_place_as_functional);
 
 // What happens to the LibTorch weights once they are copied into initializers.
