@@ -231,9 +231,9 @@ void inline_branch(Node* node, size_t taken) {
   node->destroy();
 }
 
-// Whether `node` lies inside a block of one of `ifs`.
-bool inside(const Node* node, const std::vector<ForcedIf>& ifs) {
-  for (const Node* up = node->owningBlock()->owningNode(); up; up = up->owningBlock()->owningNode()) {
+// Whether `node` is one of `ifs` or lies inside a block of one.
+bool within(const Node* node, const std::vector<ForcedIf>& ifs) {
+  for (const Node* up = node; up; up = up->owningBlock()->owningNode()) {
     if (std::any_of(ifs.begin(), ifs.end(), [&](const ForcedIf& f) { return f.owner == up; })) return true;
   }
   return false;
@@ -280,8 +280,7 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
   }
   for (const Probe::Block& block : probe.blocks) {
     if (records.seen[block.marker]) continue;
-    auto is_owner = [&](const ForcedIf& f) { return f.owner == block.owner; };
-    if (std::any_of(specialized.begin(), specialized.end(), is_owner) || inside(block.owner, specialized)) continue;
+    if (within(block.owner, specialized)) continue;
     throw ExportError("cannot type the body of " + where(block.owner, scope_of) +
                       ": it never runs on the given inputs (give inputs that run it)");
   }

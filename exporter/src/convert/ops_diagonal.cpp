@@ -33,13 +33,7 @@ DiagonalDims diagonal_dims(const ConversionContext& ctx, const Value* x, const V
   if (d1 == d2) ctx.fail("the two diagonal dims must differ");
   auto sizes = ctx.sizes(x);
   if (!sizes) ctx.fail("needs static sizes");
-  DiagonalDims dims{{}, (*sizes)[static_cast<size_t>(d1)], (*sizes)[static_cast<size_t>(d2)]};
-  for (int64_t d = 0; d < rank; ++d) {
-    if (d != d1 && d != d2) dims.perm.push_back(d);
-  }
-  dims.perm.push_back(d1);
-  dims.perm.push_back(d2);
-  return dims;
+  return {moved_last(rank, {d1, d2}), (*sizes)[static_cast<size_t>(d1)], (*sizes)[static_cast<size_t>(d2)]};
 }
 
 // `x` with the diagonal dims moved last and merged into one.
@@ -128,7 +122,7 @@ void diagflat(ConversionContext& ctx, const Node* n) {
   auto sizes = ctx.sizes(n->input(0));
   if (!sizes) ctx.fail("needs static sizes");
   int64_t count = std::accumulate(sizes->begin(), sizes->end(), int64_t{1}, std::multiplies<>());
-  std::string flat = ctx.op("Reshape", {ctx.tensor(n->input(0)), ctx.constant_ints({-1})});
+  std::string flat = emit_flatten(ctx, ctx.tensor(n->input(0)));
   ctx.bind(n->output(), embed_diagonal(ctx, flat, 1, count, ctx.get_int(n->input(1)), 0, 1, ctx.scalar_type(n->output())));
 }
 

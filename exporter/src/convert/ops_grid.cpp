@@ -118,7 +118,7 @@ void repeat_interleave(ConversionContext& ctx, const Node* n) {
   } else {
     // One count for every element along the axis.
     std::string one = ctx.op("Reshape", {ctx.tensor_as(repeats, at::kLong), ctx.constant_ints({1})});
-    std::string length = ctx.op("Gather", {ctx.op("Shape", {x}), ctx.constant_ints({axis})});
+    std::string length = emit_dim_size(ctx, x, axis);
     counts = ctx.op("Expand", {one, length});
   }
   ctx.bind(n->output(), ctx.op("Gather", {x, group_of_each_position(ctx, counts)}, {{"axis", axis}}));

@@ -162,7 +162,7 @@ std::optional<int64_t> known_start(const ConversionContext& ctx, const Value* x,
 // The same start computed in the graph: a 1-element int64 tensor.
 std::string slice_start(ConversionContext& ctx, const Value* x, int64_t axis, const Value* start) {
   if (auto known = known_start(ctx, x, axis, start)) return ctx.constant_ints({*known});
-  std::string size = ctx.op("Gather", {ctx.op("Shape", {ctx.tensor(x)}), ctx.constant_ints({axis})});
+  std::string size = emit_dim_size(ctx, ctx.tensor(x), axis);
   std::string at = one_int(ctx, start, 0), zero = ctx.constant_ints({0});
   at = ctx.op("Where", {ctx.op("Less", {at, zero}), ctx.op("Add", {at, size}), at});
   return ctx.op("Max", {zero, ctx.op("Min", {at, size})});
@@ -189,7 +189,7 @@ std::string scatter_slice(ConversionContext& ctx, const Value* x, const std::str
     for (int64_t i = 0; i < *span.count; ++i) values.push_back(*start + i * *step);
     positions = ctx.constant(at::tensor(values, at::kLong).reshape(column));
   } else {
-    std::string length = ctx.op("Gather", {ctx.op("Shape", {src}), ctx.constant_ints({axis})});
+    std::string length = emit_dim_size(ctx, src, axis);
     std::string offsets = ctx.op("Range", {ctx.scalar(0, at::kLong), ctx.op("Squeeze", {length}), ctx.scalar(1, at::kLong)});
     offsets = ctx.op("Mul", {offsets, step ? ctx.constant_ints({*step}) : one_int(ctx, span.step, 1)});
     positions = ctx.op("Reshape", {ctx.op("Add", {offsets, slice_start(ctx, x, axis, span.start)}), ctx.constant_ints(column)});
@@ -397,11 +397,6 @@ std::vector<int64_t> even_pieces(int64_t total, int64_t piece) {
   return sizes;
 }
 
-// The size of dim `axis` of v at run time, as a 1-element int64 tensor.
-std::string runtime_size(ConversionContext& ctx, const Value* v, int64_t axis) {
-  return ctx.op("Gather", {ctx.op("Shape", {ctx.tensor(v)}), ctx.constant_ints({axis})}, {{"axis", int64_t{0}}});
-}
-
 // When the piece size is only known at run time (computed from sizes), so is the number of
 // pieces; the trace fixed it where it unpacked the list into as many values as the example gave.
 size_t unpacked_count(const ConversionContext& ctx, const Node* n) {
@@ -413,7 +408,7 @@ size_t unpacked_count(const ConversionContext& ctx, const Node* n) {
 // Pieces of the run-time size `piece` (a 1-element int64 tensor), the last one taking the rest.
 void bind_runtime_even_split(ConversionContext& ctx, const Node* n, int64_t axis, const std::string& piece) {
   size_t count = unpacked_count(ctx, n);
-  std::string total = runtime_size(ctx, n->input(0), axis);
+  std::string total = emit_dim_size(ctx, ctx.tensor(n->input(0)), axis);
   if (count == 1) return bind_split(ctx, n, axis, total, 1);
   auto leading = static_cast<int64_t>(count - 1);
   std::string rest = ctx.op("Sub", {total, ctx.op("Mul", {piece, ctx.constant_ints({leading})})});
@@ -441,7 +436,7 @@ void chunk(ConversionContext& ctx, const Node* n) {
     return bind_static_split(ctx, n, axis, even_pieces(*total, (*total + chunks - 1) / chunks));
   }
   std::string chunks = one_int(ctx, n->input(1), 0);
-  std::string size = runtime_size(ctx, n->input(0), axis);
+  std::string size = emit_dim_size(ctx, ctx.tensor(n->input(0)), axis);
   std::string rounded_up = ctx.op("Sub", {ctx.op("Add", {size, chunks}), ctx.constant_ints({1})});
   bind_runtime_even_split(ctx, n, axis, ctx.op("Div", {rounded_up, chunks}));
 }
@@ -554,7 +549,7 @@ void roll(ConversionContext& ctx, const Node* n) {
     auto sizes = ctx.sizes(n->input(0));
     if (!sizes) ctx.fail("roll without dims needs static sizes");
     int64_t count = std::accumulate(sizes->begin(), sizes->end(), int64_t{1}, std::multiplies<>());
-    std::string rolled = roll_axis(ctx, ctx.op("Reshape", {x, ctx.constant_ints({-1})}), 0, count, shifts[0]);
+    std::string rolled = roll_axis(ctx, emit_flatten(ctx, x), 0, count, shifts[0]);
     return ctx.bind(n->output(), ctx.op("Reshape", {rolled, ctx.op("Shape", {x})}));
   }
   if (dims.size() != shifts.size()) ctx.fail("roll needs one shift per dim");

@@ -43,7 +43,7 @@ Converter arg_reduce(const std::string& onnx_op) {
   return [onnx_op](ConversionContext& ctx, const Node* n) {
     std::string x = ctx.tensor(n->input(0));
     if (ctx.is_none(n->input(1))) {
-      x = ctx.op("Reshape", {x, ctx.constant_ints({-1})});
+      x = emit_flatten(ctx, x);
       ctx.bind(n->output(), ctx.op(onnx_op, {x}, {{"axis", int64_t{0}}, {"keepdims", int64_t{0}}}));
       return;
     }

@@ -42,7 +42,7 @@ void scatter(ConversionContext& ctx, const Node* n, const std::string& fixed_red
   std::string x = ctx.tensor(n->input(0)), index = ctx.tensor_as(n->input(2), at::kLong);
   if (rank == 0) {  // torch treats a scalar as one element along dim 0
     x = ctx.op("Reshape", {x, ctx.constant_ints({1})});
-    index = ctx.op("Reshape", {index, ctx.constant_ints({-1})});
+    index = emit_flatten(ctx, index);
   }
   int64_t axis = rank == 0 ? 0 : normalize_dim(ctx, ctx.get_int(n->input(1)), rank);
   const Value* source = n->input(3);

@@ -148,7 +148,6 @@ void unflatten(ConversionContext& ctx, const Node* n) {
   ctx.bind(n->output(), ctx.op("Reshape", {x, target}));
 }
 
-
 // aten::numpy_T: every dim reversed.
 void reverse_dims(ConversionContext& ctx, const Node* n) {
   std::vector<int64_t> perm(static_cast<size_t>(ctx.rank(n->input(0))));
@@ -289,9 +288,7 @@ void stack_family(ConversionContext& ctx, const Node* n, StackKind kind) {
 void shape_as_tensor(ConversionContext& ctx, const Node* n) { ctx.bind(n->output(), ctx.op("Shape", {ctx.tensor(n->input(0))})); }
 
 // aten::ravel(self)
-void ravel(ConversionContext& ctx, const Node* n) {
-  ctx.bind(n->output(), ctx.op("Reshape", {ctx.tensor(n->input(0)), ctx.constant_ints({-1})}));
-}
+void ravel(ConversionContext& ctx, const Node* n) { ctx.bind(n->output(), emit_flatten(ctx, ctx.tensor(n->input(0)))); }
 
 }  // namespace
 

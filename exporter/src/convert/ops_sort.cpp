@@ -25,16 +25,12 @@ Sorted sorted_prefix(ConversionContext& ctx, const std::string& x, int64_t axis,
   return {outputs[0], outputs[1]};
 }
 
-std::string dim_size(ConversionContext& ctx, const std::string& x, int64_t axis) {
-  return ctx.op("Gather", {ctx.op("Shape", {x}), ctx.constant_ints({axis})});
-}
-
 // `x` sorted along `dim`; a scalar is its own sort, with index 0.
 Sorted sort_along(ConversionContext& ctx, const Value* input, int64_t dim, bool descending) {
   std::string x = ctx.tensor(input);
   if (ctx.rank(input) == 0) return {x, ctx.constant(at::scalar_tensor(0, at::kLong))};
   int64_t axis = normalize_dim(ctx, dim, ctx.rank(input));
-  return sorted_prefix(ctx, x, axis, dim_size(ctx, x, axis), descending);
+  return sorted_prefix(ctx, x, axis, emit_dim_size(ctx, x, axis), descending);
 }
 
 // aten::sort(self, dim, descending) and sort.stable(self, stable?, dim, descending)
@@ -97,16 +93,12 @@ SortedRows sorted_rows(ConversionContext& ctx, const Value* input, const Value* 
   int64_t rank = ctx.rank(input);
   r.flattened = !dim || ctx.is_none(dim) || rank == 0;
   if (r.flattened) {
-    r.rows = ctx.op("Reshape", {x, ctx.constant_ints({-1})});
+    r.rows = emit_flatten(ctx, x);
   } else {
-    int64_t axis = normalize_dim(ctx, ctx.get_int(dim), rank);
-    for (int64_t d = 0; d < rank; ++d) {
-      if (d != axis) r.perm.push_back(d);
-    }
-    r.perm.push_back(axis);
+    r.perm = moved_last(rank, {normalize_dim(ctx, ctx.get_int(dim), rank)});
     r.rows = ctx.op("Transpose", {x}, {{"perm", r.perm}});
   }
-  std::string size = dim_size(ctx, r.rows, -1), filled = r.rows;
+  std::string size = emit_dim_size(ctx, r.rows, -1), filled = r.rows;
   at::ScalarType dtype = ctx.scalar_type(input);
   if (at::isFloatingType(dtype)) {
     std::string nan = ctx.op("IsNaN", {r.rows});
@@ -136,7 +128,17 @@ std::string restore_rows(ConversionContext& ctx, const SortedRows& r, const std:
   return ctx.op("Unsqueeze", {result, ctx.constant_ints({r.perm.back()})});
 }
 
-std::string nan_where(ConversionContext& ctx, const std::string& condition, const std::string& x, at::ScalarType dtype) {
+// The number of elements per row a statistic ranks [..., 1]: the ones that are not NaN when NaN
+// is skipped, otherwise all.
+std::string ranked_count(ConversionContext& ctx, const SortedRows& r, bool skip_nan) {
+  return skip_nan ? r.valid : ctx.op("Expand", {emit_dim_size(ctx, r.rows, -1), ctx.op("Shape", {r.valid})});
+}
+
+// `x` with NaN in the rows whose statistic is NaN: a row holding NaN, or with NaN skipped, a row
+// of nothing but NaN. Integer rows hold no NaN.
+std::string nan_rows(ConversionContext& ctx, const SortedRows& r, bool skip_nan, const std::string& x, at::ScalarType dtype) {
+  if (r.any_nan.empty()) return x;
+  std::string condition = skip_nan ? ctx.op("Equal", {r.valid, ctx.scalar(0, at::kLong)}) : r.any_nan;
   return ctx.op("Where", {condition, ctx.scalar(std::numeric_limits<double>::quiet_NaN(), dtype), x});
 }
 
@@ -147,23 +149,14 @@ void median(ConversionContext& ctx, const Node* n, bool skip_nan) {
   const Value* input = n->input(0);
   at::ScalarType dtype = ctx.scalar_type(input);
   SortedRows r = sorted_rows(ctx, input, n->inputs().size() > 1 ? n->input(1) : nullptr);
-  std::string k = ctx.op("Max", {ctx.op("Div", {ctx.op("Sub", {r.valid, ctx.scalar(1, at::kLong)}), ctx.scalar(2, at::kLong)}),
+  std::string count = ranked_count(ctx, r, skip_nan);
+  std::string k = ctx.op("Max", {ctx.op("Div", {ctx.op("Sub", {count, ctx.scalar(1, at::kLong)}), ctx.scalar(2, at::kLong)}),
                                  ctx.scalar(0, at::kLong)});
-  if (!skip_nan && !r.any_nan.empty()) {  // the middle of all n elements
-    std::string size = dim_size(ctx, r.rows, -1);
-    k = ctx.op("Div", {ctx.op("Sub", {size, ctx.constant_ints({1})}), ctx.constant_ints({2})});
-    k = ctx.op("Expand", {k, ctx.op("Shape", {r.valid})});
-  }
-  std::string value = ctx.op("GatherElements", {r.values, k}, {{"axis", int64_t{-1}}});
+  std::string value = nan_rows(ctx, r, skip_nan, ctx.op("GatherElements", {r.values, k}, {{"axis", int64_t{-1}}}), dtype);
   std::string index = ctx.op("GatherElements", {r.indices, k}, {{"axis", int64_t{-1}}});
-  if (!r.any_nan.empty()) {
-    if (skip_nan) {
-      value = nan_where(ctx, ctx.op("Equal", {r.valid, ctx.scalar(0, at::kLong)}), value, dtype);
-    } else {
-      value = nan_where(ctx, r.any_nan, value, dtype);
-      std::string first_nan = ctx.op("ArgMax", {ctx.cast(ctx.op("IsNaN", {r.rows}), at::kInt)}, {{"axis", int64_t{-1}}, {"keepdims", int64_t{1}}});
-      index = ctx.op("Where", {r.any_nan, first_nan, index});
-    }
+  if (!skip_nan && !r.any_nan.empty()) {
+    std::string first_nan = ctx.op("ArgMax", {ctx.cast(ctx.op("IsNaN", {r.rows}), at::kInt)}, {{"axis", int64_t{-1}}, {"keepdims", int64_t{1}}});
+    index = ctx.op("Where", {r.any_nan, first_nan, index});
   }
   bool keepdim = !r.flattened && ctx.get_bool(n->input(2));
   auto finish = [&](const std::string& t) {  // [..., 1] → the result's shape
@@ -182,8 +175,8 @@ void quantile(ConversionContext& ctx, const Node* n, bool skip_nan) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
   SortedRows r = sorted_rows(ctx, input, n->input(2));
   bool q_vector = n->input(1)->type()->kind() == c10::TypeKind::TensorType && ctx.rank(n->input(1)) == 1;
-  std::string q = ctx.op("Reshape", {ctx.tensor_as(n->input(1), dtype), ctx.constant_ints({-1})});
-  std::string count = skip_nan ? r.valid : ctx.op("Expand", {dim_size(ctx, r.rows, -1), ctx.op("Shape", {r.valid})});
+  std::string q = emit_flatten(ctx, ctx.tensor_as(n->input(1), dtype));
+  std::string count = ranked_count(ctx, r, skip_nan);
   std::string position = ctx.op("Mul", {q, ctx.op("Sub", {ctx.cast(count, dtype), ctx.scalar(1, dtype)})});  // [..., Q]
   auto at_rank = [&](const std::string& p) {
     return ctx.op("GatherElements", {r.values, ctx.cast(ctx.op("Max", {p, ctx.scalar(0, dtype)}), at::kLong)}, {{"axis", int64_t{-1}}});
@@ -204,10 +197,7 @@ void quantile(ConversionContext& ctx, const Node* n, bool skip_nan) {
   } else {
     ctx.fail("unknown interpolation '" + how + "'");
   }
-  if (!r.any_nan.empty()) {
-    result = nan_where(ctx, skip_nan ? ctx.op("Equal", {r.valid, ctx.scalar(0, at::kLong)}) : r.any_nan, result, dtype);
-  }
-  result = restore_rows(ctx, r, result, ctx.get_bool(n->input(3)), ctx.rank(input));
+  result = restore_rows(ctx, r, nan_rows(ctx, r, skip_nan, result, dtype), ctx.get_bool(n->input(3)), ctx.rank(input));
   int64_t rank = ctx.rank(n->output()) + (q_vector ? 0 : 1);
   std::vector<int64_t> q_first{rank - 1};
   for (int64_t d = 0; d + 1 < rank; ++d) q_first.push_back(d);
@@ -233,7 +223,7 @@ void unique(ConversionContext& ctx, const Node* n) {
 void unique_consecutive(ConversionContext& ctx, const Node* n) {
   if (!ctx.is_none(n->input(3))) ctx.fail("unique_consecutive along a dim is not supported");
   std::string x = ctx.tensor(n->input(0));
-  std::string flat = ctx.op("Reshape", {x, ctx.constant_ints({-1})});
+  std::string flat = emit_flatten(ctx, x);
   std::string one = ctx.constant_ints({1}), zero = ctx.constant_ints({0}), end = ctx.constant_ints({std::numeric_limits<int64_t>::max()});
   std::string changed = ctx.op("Not", {ctx.op("Equal", {ctx.op("Slice", {flat, one, end}), ctx.op("Slice", {flat, zero, ctx.constant_ints({-1})})})});
   std::string starts_run = ctx.op("Concat", {ctx.constant(at::ones({1}, at::kBool)), changed}, {{"axis", int64_t{0}}});
@@ -297,7 +287,7 @@ void bucketize(ConversionContext& ctx, const Node* n) {
 void isin(ConversionContext& ctx, const Node* n) {
   at::ScalarType common = at::promote_types(ctx.scalar_type(n->input(0)), ctx.scalar_type(n->input(1)));
   std::string elements = ctx.tensor_as(n->input(0), common);
-  std::string tests = ctx.op("Reshape", {ctx.tensor_as(n->input(1), common), ctx.constant_ints({-1})});
+  std::string tests = emit_flatten(ctx, ctx.tensor_as(n->input(1), common));
   int64_t rank = ctx.rank(n->input(0));
   std::string equal = ctx.op("Equal", {ctx.op("Unsqueeze", {elements, ctx.constant_ints({rank})}), tests});
   std::string hits = ctx.op("ReduceSum", {ctx.cast(equal, at::kLong), ctx.constant_ints({rank})}, {{"keepdims", int64_t{0}}});

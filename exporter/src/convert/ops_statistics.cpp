@@ -77,7 +77,7 @@ void histc(ConversionContext& ctx, const Node* n) {
   at::ScalarType dtype = ctx.scalar_type(n->output());
   int64_t bins = ctx.get_int(n->input(1));
   double low = ctx.get_double(n->input(2)), high = ctx.get_double(n->input(3));
-  std::string x = ctx.op("Reshape", {ctx.tensor_as(n->input(0), dtype), ctx.constant_ints({-1})});
+  std::string x = emit_flatten(ctx, ctx.tensor_as(n->input(0), dtype));
   std::string lo = ctx.scalar(low, dtype), hi = ctx.scalar(high, dtype);
   if (low == high) {
     lo = emit_reduce(ctx, "ReduceMin", x, {}, false);

@@ -1,5 +1,6 @@
 #include "convert/registry.h"
 
+#include <algorithm>
 #include <numeric>
 #include <stdexcept>
 
@@ -78,6 +79,19 @@ std::string emit_reduce(ConversionContext& ctx, const std::string& onnx_op, cons
 }
 
 std::string emit_flatten(ConversionContext& ctx, const std::string& x) { return ctx.op("Reshape", {x, ctx.constant_ints({-1})}); }
+
+std::string emit_dim_size(ConversionContext& ctx, const std::string& x, int64_t axis) {
+  return ctx.op("Gather", {ctx.op("Shape", {x}), ctx.constant_ints({axis})}, {{"axis", int64_t{0}}});
+}
+
+std::vector<int64_t> moved_last(int64_t rank, const std::vector<int64_t>& dims) {
+  std::vector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (std::find(dims.begin(), dims.end(), d) == dims.end()) perm.push_back(d);
+  }
+  perm.insert(perm.end(), dims.begin(), dims.end());
+  return perm;
+}
 
 std::string emit_at_rank(ConversionContext& ctx, const torch::jit::Value* v, at::ScalarType dtype, int64_t rank) {
   std::string x = ctx.tensor_as(v, dtype);

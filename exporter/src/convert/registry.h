@@ -85,6 +85,11 @@ std::string emit_pairwise_distance(ConversionContext& ctx, const torch::jit::Val
 
 // `x` as a 1-D tensor of its elements in order.
 std::string emit_flatten(ConversionContext& ctx, const std::string& x);
+// The size of dim `axis` of `x` at run time, as a 1-element int64 tensor.
+std::string emit_dim_size(ConversionContext& ctx, const std::string& x, int64_t axis);
+// The permutation of a rank-`rank` tensor that moves `dims` last, in that order, the other dims
+// keeping theirs.
+std::vector<int64_t> moved_last(int64_t rank, const std::vector<int64_t>& dims);
 // `v` in `dtype`, with leading dims of size 1 added up to `rank` (explicit broadcasting).
 std::string emit_at_rank(ConversionContext& ctx, const torch::jit::Value* v, at::ScalarType dtype, int64_t rank);
 std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm);
