@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::string message = e.what();
     std::cerr << "htp-export: error: " << message.substr(0, message.find('\n')) << " (see --help)\n";
-    return e.get_exit_code();
+    return 2;  // a usage error, whatever CLI11's own code for its kind
   }
   if (quiet) spdlog::set_level(spdlog::level::warn);
   if (verbose) spdlog::set_level(spdlog::level::debug);

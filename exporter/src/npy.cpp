@@ -1,11 +1,15 @@
 #include "htp/exporter/npy.h"
 
 #include "htp/onnxio/file_io.h"
+#include "htp/onnxio/tensor_data.h"
 #include "htp/exporter/errors.h"
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <optional>
 #include <regex>
 
 namespace htp::exporter {
@@ -75,17 +79,26 @@ at::Tensor read_npy(const std::string& path) {
   std::string dims = match[1];
   static const std::regex kNumber("\\d+");
   for (std::sregex_iterator it(dims.begin(), dims.end(), kNumber), end; it != end; ++it) {
-    shape.push_back(std::stoll(it->str()));
+    const std::string text = it->str();
+    int64_t dim = 0;
+    if (std::from_chars(text.data(), text.data() + text.size(), dim).ec != std::errc()) throw bad("dim " + text + " is too large");
+    shape.push_back(dim);
   }
   const DtypeCode* code = nullptr;
   for (const auto& c : kCodes) {
     if (descr == c.descr || (descr.size() == 3 && descr[0] == '=' && descr.substr(1) == std::string(c.descr).substr(1))) code = &c;
   }
   if (!code) throw bad("unsupported dtype '" + descr + "'");
+  // The data must be there before anything is allocated for it.
+  std::optional<int64_t> nbytes = onnxio::checked_product(shape);
+  if (nbytes) nbytes = onnxio::checked_mul(*nbytes, int64_t(c10::elementSize(code->dtype)));
+  if (!nbytes || bytes.size() - data_start != uint64_t(*nbytes)) throw bad("data size does not match the shape");
+  const char* data = bytes.data() + data_start;
+  if (code->dtype == at::kBool && std::any_of(data, data + *nbytes, [](char b) { return b != 0 && b != 1; })) {
+    throw bad("a bool element is neither 0 nor 1");
+  }
   at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(code->dtype));
-  size_t nbytes = tensor.numel() * tensor.element_size();
-  if (bytes.size() - data_start != nbytes) throw bad("data size does not match the shape");
-  std::memcpy(tensor.data_ptr(), bytes.data() + data_start, nbytes);
+  if (*nbytes) std::memcpy(tensor.data_ptr(), data, *nbytes);
   return tensor;
 }
 

@@ -1,10 +1,12 @@
 #include "torchscript_source.h"
 
+#include "archive_kind.h"
 #include "convert/convert.h"
 #include "fold_input_independent.h"
 #include "functionalize_writes.h"
 #include "torchvision_ops.h"
 #include "htp/exporter/errors.h"
+#include "htp/onnxio/file_io.h"
 #include "type_by_running.h"
 
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -15,6 +17,8 @@
 #include <torch/csrc/jit/passes/remove_mutation.h>
 #include <torch/csrc/jit/runtime/graph_iterator.h>
 #include <torch/csrc/jit/serialization/import.h>
+
+#include <filesystem>
 
 namespace htp::exporter {
 namespace {
@@ -185,6 +189,10 @@ torch::jit::Module load_torchscript(const std::string& path) {
     module.eval();
     return module;
   } catch (const std::exception& e) {
+    if (std::filesystem::is_regular_file(path) && archive_kind(onnxio::read_file(path)) == ArchiveKind::kPickle) {
+      throw ExportError("'" + path + "' is a torch.save archive, not TorchScript: save the module with "
+                        "torch.jit.trace(model, inputs).save(path)");
+    }
     throw ExportError("cannot load TorchScript archive '" + path + "': " + first_line(e.what()));
   }
 }

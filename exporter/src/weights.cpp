@@ -1,5 +1,7 @@
 #include "weights.h"
 
+#include "archive_kind.h"
+
 #include "htp/onnxio/file_io.h"
 #include "htp/exporter/errors.h"
 
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 
 namespace htp::exporter {
@@ -25,12 +28,29 @@ at::ScalarType safetensors_dtype(const std::string& code, const std::string& pat
   return it->second;
 }
 
+// A JSON array of integers, or nullopt: a float there (1e300) would not convert to int64 safely.
+// Values above INT64_MAX become -1, which every caller rejects as negative.
+std::optional<std::vector<int64_t>> integers(const nlohmann::json& array) {
+  if (!array.is_array()) return std::nullopt;
+  std::vector<int64_t> values;
+  for (const auto& value : array) {
+    if (!value.is_number_integer()) return std::nullopt;
+    values.push_back(value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(INT64_MAX) ? -1 : value.get<int64_t>());
+  }
+  return values;
+}
+
 // safetensors: u64 little-endian header size, a JSON header {name: {dtype, shape, data_offsets}},
 // then the raw little-endian data the offsets point into.
 std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, const std::string& path) {
   auto bad = [&](const std::string& why) { return ExportError("'" + path + "' is not a valid safetensors file: " + why); };
   uint64_t header_size = 0;
   for (int i = 0; i < 8; ++i) header_size |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  // The format's own limit (safetensors' MAX_HEADER_SIZE): a larger header is a corrupt size field.
+  constexpr uint64_t kMaxHeaderSize = 100'000'000;
+  if (header_size > kMaxHeaderSize) {
+    throw bad("a header of " + std::to_string(header_size) + " bytes, more than the format allows (100000000)");
+  }
   if (header_size > bytes.size() - 8) throw bad("header size exceeds the file");
   nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + long(header_size), nullptr, false);
   if (!header.is_object()) throw bad("header is not a JSON object");
@@ -39,8 +59,14 @@ std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, con
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
     try {
-      std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
-      auto offsets = info.at("data_offsets").get<std::vector<int64_t>>();  // signed: negatives are rejected
+      for (const char* key : {"dtype", "shape", "data_offsets"}) {
+        if (!info.is_object() || !info.contains(key)) throw bad("tensor '" + name + "' has no '" + key + "'");
+      }
+      std::optional<std::vector<int64_t>> shape = integers(info.at("shape"));
+      if (!shape) throw bad("tensor '" + name + "' has a shape that is not a list of integers");
+      std::optional<std::vector<int64_t>> maybe_offsets = integers(info.at("data_offsets"));
+      if (!maybe_offsets) throw bad("tensor '" + name + "' has data_offsets that are not a list of integers");
+      const std::vector<int64_t>& offsets = *maybe_offsets;  // signed: negatives are rejected
       if (offsets.size() != 2 || offsets[0] < 0 || offsets[1] < offsets[0] ||
           uint64_t(offsets[1]) > bytes.size() - data_start) {
         throw bad("tensor '" + name + "' has inconsistent offsets");
@@ -48,14 +74,18 @@ std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, con
       at::ScalarType dtype = safetensors_dtype(info.at("dtype").get<std::string>(), path);
       // The shape is checked against the data before anything is allocated.
       uint64_t length = uint64_t(offsets[1] - offsets[0]), numel = 1, nbytes = 0;
-      for (int64_t dim : shape) {
+      for (int64_t dim : *shape) {
         if (dim < 0 || __builtin_mul_overflow(numel, uint64_t(dim), &numel)) throw bad("tensor '" + name + "' has a bad shape");
       }
       if (__builtin_mul_overflow(numel, c10::elementSize(dtype), &nbytes) || nbytes != length) {
         throw bad("tensor '" + name + "' has inconsistent offsets");
       }
-      at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
-      std::memcpy(tensor.data_ptr(), bytes.data() + data_start + offsets[0], nbytes);
+      const char* data = bytes.data() + data_start + offsets[0];
+      if (dtype == at::kBool && std::any_of(data, data + nbytes, [](char b) { return b != 0 && b != 1; })) {
+        throw bad("tensor '" + name + "' has a bool element that is neither 0 nor 1");
+      }
+      at::Tensor tensor = at::empty(*shape, at::TensorOptions().dtype(dtype));
+      if (nbytes) std::memcpy(tensor.data_ptr(), data, nbytes);
       result.emplace(name, tensor);
     } catch (const nlohmann::json::exception& e) {
       throw bad("tensor '" + name + "': " + e.what());
@@ -68,10 +98,14 @@ std::map<std::string, at::Tensor> read_torch_save(const std::string& bytes, cons
   c10::IValue value;
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
     // LibTorch's own message here is an internal assertion that would only mislead.
-    throw ExportError("'" + path + "' is not a torch.save archive of a plain dict (save it with "
-                      "torch.save(dict(model.state_dict()), f); an OrderedDict cannot be read from C++)");
+    const ArchiveKind kind = archive_kind(bytes);
+    throw ExportError("'" + path + "' is not a torch.save archive of a plain dict: " +
+                      (kind == ArchiveKind::kDamaged       ? "its zip structure is damaged"
+                       : kind == ArchiveKind::kTorchScript ? "it is a TorchScript archive (give it to --torchscript)"
+                                                           : "save it with torch.save(dict(model.state_dict()), f); "
+                                                             "an OrderedDict cannot be read from C++"));
   }
   if (!value.isGenericDict()) throw ExportError("'" + path + "' holds a " + value.tagKind() + ", not a dict of tensors");
   std::map<std::string, at::Tensor> result;

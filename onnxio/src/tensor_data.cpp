@@ -17,21 +17,6 @@ namespace fs = std::filesystem;
 
 [[noreturn]] void fail(const std::string& reason) { throw Error(reason); }
 
-// `text` fit for a one-line message: control and non-ASCII bytes as \xNN.
-std::string printable(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-      out += escaped;
-    }
-  }
-  return out;
-}
-
 std::string type_name(int32_t data_type) {
   std::string name = onnx::TensorProto::DataType_Name(data_type);
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -2,6 +2,7 @@
 
 #include "htp/onnxio/error.h"
 #include "htp/tagging/metadata.h"
+#include "htp/tagging/subgraphs.h"
 #include "htp/tagging/tagger.h"
 
 #include <nlohmann/json.hpp>
@@ -191,7 +192,7 @@ ModuleClasses parse_module_classes(const std::string& json_text) {
   nlohmann::ordered_json json;
   try {
     json = nlohmann::ordered_json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number beyond double (1e999)
     throw Error(std::string("not JSON: ") + e.what());
   }
   if (!json.is_object()) {
@@ -225,11 +226,13 @@ NameScopes scopes_from_node_names(const std::vector<std::string>& names, const s
 }
 
 ModuleTree scope_nodes_by_name(onnx::GraphProto& graph, const std::optional<ModuleClasses>& classes) {
+  // Nodes inside If branches and Loop bodies carry scoped names too, and are tagged with the rest.
+  const std::vector<onnx::NodeProto*> nodes = all_nodes(graph);
   std::vector<std::string> names;
-  for (const auto& node : graph.node()) names.push_back(node.name());
+  for (const onnx::NodeProto* node : nodes) names.push_back(node->name());
   NameScopes scopes = scopes_from_node_names(names, classes);
-  for (int i = 0; i < graph.node_size(); ++i) {
-    onnx::NodeProto& node = *graph.mutable_node(i);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    onnx::NodeProto& node = *nodes[i];
     const std::string& scope = scopes.node_scopes[i];
     // A file tagged before (by htp-export or `tag`) names an inherited node after the scope it
     // was placed in; that name is not a traced scope, so the node stays inherited.

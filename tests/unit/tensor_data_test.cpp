@@ -66,6 +66,7 @@ class ModelTensorsTest : public ::testing::Test {
     htp::onnxio::write_file_atomically((root_ / "outside.bin").string(), std::string(16, 'o'));
     htp::onnxio::write_file_atomically((root_ / "case" / "w.bin").string(), std::string(24, 'w'));
     model_.set_ir_version(8);
+    model_.add_opset_import()->set_version(17);
     model_.mutable_graph()->set_name("g");
   }
   void TearDown() override { fs::remove_all(root_); }
@@ -248,7 +249,7 @@ TEST_F(ModelTensorsTest, ChecksConstantsSubgraphsAndSparseTensorsToo) {
   sparse.mutable_indices()->set_data_type(onnx::TensorProto::INT64);
   sparse.mutable_indices()->set_raw_data(std::string(8, '\0'));
   EXPECT_EQ(error(), in_file("sparse initializer 's' indices has 8 bytes of raw_data for dims [2] of int64 (16 bytes)"));
-  sparse.mutable_indices()->set_raw_data(std::string(16, '\0'));
+  sparse.mutable_indices()->set_raw_data(std::string(8, '\0') + '\1' + std::string(7, '\0'));  // indices 0 and 1
   EXPECT_EQ(error(), "");
   sparse.set_dims(0, -10);
   EXPECT_EQ(error(), in_file("sparse initializer 's' has negative dims or more elements than int64 counts"));

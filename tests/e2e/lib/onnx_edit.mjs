@@ -101,27 +101,57 @@ function floatValueInfo(name, size) {
   return Buffer.concat([stringField(1, name), lengthDelimited(2, lengthDelimited(1, tensorType))]);
 }
 
-function nodeProto(name, opType, inputs, outputs, attributes = []) {
+// NodeProto from { name, op, inputs, outputs, attributes (AttributeProto bytes, see attribute()) }.
+export function nodeProto({ name, op, inputs = [], outputs = [], attributes = [] }) {
   return Buffer.concat([...inputs.map((i) => stringField(1, i)), ...outputs.map((o) => stringField(2, o)),
-    stringField(3, name), stringField(4, opType), ...attributes.map((a) => lengthDelimited(5, a))]);
+    stringField(3, name), stringField(4, op), ...attributes.map((a) => lengthDelimited(5, a))]);
+}
+
+// AttributeProto `name` holding one of { i, ints, tensor (TensorProto bytes), graph (GraphProto bytes) }.
+export function attribute(name, { i, ints, tensor, graph }) {
+  const parts = [stringField(1, name)];
+  if (i !== undefined) parts.push(varintField(3, i), varintField(20, 2));
+  if (ints) parts.push(lengthDelimited(8, Buffer.concat(ints.map(encodeInt64))), varintField(20, 7));
+  if (tensor) parts.push(lengthDelimited(5, tensor), varintField(20, 4));
+  if (graph) parts.push(lengthDelimited(6, graph), varintField(20, 5));
+  return Buffer.concat(parts);
+}
+
+// GraphProto from node specs (nodeProto's), initializers (TensorProto bytes) and float [size] inputs and outputs
+// ({ name, size }, or a name alone for a graph output of unknown type, as subgraphs have).
+export function graphProto({ name = 'g', nodes, initializers = [], inputs = [], outputs = [] }) {
+  const valueInfo = (v) => (typeof v === 'string' ? stringField(1, v) : floatValueInfo(v.name, v.size));
+  return Buffer.concat([
+    ...nodes.map((n) => lengthDelimited(1, nodeProto(n))),
+    stringField(2, name),
+    ...initializers.map((t) => lengthDelimited(5, t)),
+    ...inputs.map((v) => lengthDelimited(11, valueInfo(v))),
+    ...outputs.map((v) => lengthDelimited(12, valueInfo(v))),
+  ]);
+}
+
+// ModelProto around graphProto(spec), importing the default opset `opset` at IR version `ir`.
+export function modelProto({ opset = 17, ir = 8, ...graph }) {
+  const opsetImport = Buffer.concat([stringField(1, ''), varintField(2, opset)]);
+  return Buffer.concat([varintField(1, ir), stringField(2, 'htp-tests'), lengthDelimited(8, opsetImport),
+    lengthDelimited(7, graphProto(graph))]);
 }
 
 // y = x + w + c for a float [4] input x, initializer `w` and Constant `c` ('const' node, tensor attribute 'value'):
 // the given TensorProto bytes, or well-formed ones ([4] floats) where left out. Opset 17, IR 8.
 export function tinyModel({ w = tensorProto({ name: 'w', dims: [4], floatData: [1, 2, 3, 4] }),
   c = tensorProto({ dims: [4], floatData: [0.5, 0.5, 0.5, 0.5] }) } = {}) {
-  const valueAttribute = Buffer.concat([stringField(1, 'value'), lengthDelimited(5, c), varintField(20, 4)]);
-  const graph = Buffer.concat([
-    lengthDelimited(1, nodeProto('const', 'Constant', [], ['c'], [valueAttribute])),
-    lengthDelimited(1, nodeProto('add_w', 'Add', ['x', 'w'], ['xw'])),
-    lengthDelimited(1, nodeProto('add_c', 'Add', ['xw', 'c'], ['y'])),
-    stringField(2, 'tiny'),
-    lengthDelimited(5, w),
-    lengthDelimited(11, floatValueInfo('x', 4)),
-    lengthDelimited(12, floatValueInfo('y', 4)),
-  ]);
-  const opset = Buffer.concat([stringField(1, ''), varintField(2, 17)]);
-  return Buffer.concat([varintField(1, 8), stringField(2, 'htp-tests'), lengthDelimited(8, opset), lengthDelimited(7, graph)]);
+  return modelProto({
+    name: 'tiny',
+    nodes: [
+      { name: 'const', op: 'Constant', outputs: ['c'], attributes: [attribute('value', { tensor: c })] },
+      { name: 'add_w', op: 'Add', inputs: ['x', 'w'], outputs: ['xw'] },
+      { name: 'add_c', op: 'Add', inputs: ['xw', 'c'], outputs: ['y'] },
+    ],
+    initializers: [w],
+    inputs: [{ name: 'x', size: 4 }],
+    outputs: [{ name: 'y', size: 4 }],
+  });
 }
 
 // The message buf[begin, end) with each field `number` replaced by edit(its payload bytes), or

@@ -12,8 +12,9 @@ namespace htp::onnxio {
 
 // Runs the ONNX checker. onnx 1.12 accepts IR ≤ 8 and knows no node metadata_props, so for the
 // duration of the check the IR is lowered and the nodes' unknown fields set aside; the model is
-// unchanged afterwards, and everything else is checked as written.
-void check_onnx_model(onnx::ModelProto& model);
+// unchanged afterwards, and everything else is checked as written. External data is looked for in
+// `model_dir`; with none, beside the working directory.
+void check_onnx_model(onnx::ModelProto& model, const std::string& model_dir = "");
 
 // The default operator set's domain: "" or its alias "ai.onnx".
 bool is_default_domain(const std::string& domain);
@@ -27,8 +28,11 @@ int64_t default_opset(const onnx::ModelProto& model);
 // shape-like constants, never weights). The copy declares the IR version this libonnx implements:
 // tagged models declare a newer one, and a model declaring none (0) would have its initializers ignored.
 onnx::ModelProto shape_inference_copy(const onnx::ModelProto& model);
-// Parses an ONNX file and checks its tensors (check_model_tensors: sizes, types, external data inside
-// the file's folder); throws Error naming the file when it is unreadable, not an ONNX model or malformed.
+// Parses an ONNX file and checks it: its tensors (check_model_tensors: sizes, types, external data
+// inside the file's folder), IR and opset versions no newer than ONNX's newest release, the ONNX
+// checker (wiring, SSA, topological order, schemas), and names the checker lets through (initializers
+// or inputs defined twice, graph outputs nothing defines). Throws Error naming the file when it is
+// unreadable, not an ONNX model or malformed.
 onnx::ModelProto read_onnx_model(const std::string& path);
 enum class ExternalData { kWhenTooLarge, kAlways };
 
