@@ -7,6 +7,7 @@
 #include "htp/exporter/export.h"
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/tagging/reports.h"
 #include "htp/zoo/names.h"
 
 #include <nlohmann/json.hpp>
@@ -173,7 +174,7 @@ int run_family(const PartitionOptions& options, const Partitioner& partitioner) 
   if (options.format == "json") {
     nlohmann::json spreads;
     for (const char* key : {"fusion_efficiency", "single_op_share", "memory_reduction"}) spreads[key] = analysis::spread(summaries, key);
-    std::cout << nlohmann::json{{"models", summaries}, {"spread", spreads}}.dump(2) << "\n";
+    std::cout << tagging::json_text(nlohmann::json{{"models", summaries}, {"spread", spreads}}, 2) << "\n";
   } else {
     std::cout << partitioner.header() << analysis::summary_table(summaries);
   }
@@ -196,7 +197,7 @@ int run_partition(const PartitionOptions& options) {
   const onnx::ModelProto model = options.file.empty() ? zoo_model(options.model, options.seed) : onnxio::read_onnx_model(options.file);
   const nlohmann::json report = partitioner.report(model, options.file.empty() ? options.model : options.file);
   if (options.format == "json") {
-    std::cout << report.dump(2) << "\n";
+    std::cout << tagging::json_text(report, 2) << "\n";
   } else {
     std::cout << partitioner.header() << analysis::summary_table({report}) << subgraph_table(report);
   }

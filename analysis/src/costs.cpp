@@ -2,10 +2,10 @@
 
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/shape_inference.h"
 #include "htp/onnxio/tensor_data.h"
 
 #include <onnx/defs/schema.h>
-#include <onnx/shape_inference/implementation.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -304,20 +304,16 @@ class CostModel {
   std::unordered_set<std::string> unsupported_;
 };
 
-using ShapeValues = std::unordered_map<std::string, onnx::TensorShapeProto>;
+using onnxio::ShapeValues;
 
 // Runs ONNX shape inference on `model`; returns the integer tensors data propagation computed (shape
 // arithmetic: Shape, Gather, Concat, ...), each as a TensorShapeProto of its values.
 ShapeValues infer_shapes(onnx::ModelProto& model) {
-  const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0, /*data_propagation=*/true);
-  ShapeValues values;
   try {
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options, &values);
-  } catch (const std::exception& e) {
-    const std::string message = e.what();
-    throw Error("costs: ONNX shape inference failed: " + message.substr(0, message.find('\n')));
+    return onnxio::infer_shapes(model);
+  } catch (const Error& e) {
+    throw Error(std::string("costs: ") + e.what());
   }
-  return values;
 }
 
 // The propagated values that are fully static, of static-shaped int32/int64 tensors that are not yet

@@ -1,5 +1,7 @@
 #include "attributes.h"
 
+#include <numeric>
+
 namespace htp::optimizer {
 namespace {
 
@@ -45,6 +47,23 @@ std::optional<std::vector<int64_t>> ints_attribute(const onnx::NodeProto& node, 
   const onnx::AttributeProto* attribute = find_attribute(node, name);
   if (attribute == nullptr) return std::nullopt;
   return std::vector<int64_t>(attribute->ints().begin(), attribute->ints().end());
+}
+
+std::optional<std::vector<int64_t>> transpose_order(const onnx::NodeProto& transpose, std::optional<int64_t> rank) {
+  std::optional<std::vector<int64_t>> order = ints_attribute(transpose, "perm");
+  if (!order) {
+    if (!rank) return std::nullopt;
+    order.emplace(static_cast<size_t>(*rank));
+    std::iota(order->rbegin(), order->rend(), 0);
+  }
+  const auto size = static_cast<int64_t>(order->size());
+  if (rank && *rank != size) return std::nullopt;
+  std::vector<bool> seen(order->size());
+  for (int64_t axis : *order) {
+    if (axis < 0 || axis >= size || seen[static_cast<size_t>(axis)]) return std::nullopt;
+    seen[static_cast<size_t>(axis)] = true;
+  }
+  return order;
 }
 
 void set_int_attribute(onnx::NodeProto& node, const std::string& name, int64_t value) {

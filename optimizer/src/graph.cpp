@@ -4,6 +4,7 @@
 #include "htp/onnxio/onnx_file.h"
 #include "htp/optimizer/tensor_proto.h"
 #include "htp/tagging/metadata.h"
+#include "htp/tagging/reports.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -136,6 +137,12 @@ void Graph::index_declared() {
   for (const auto* values : {&graph.value_info(), &graph.input(), &graph.output()}) {
     for (const auto& value : *values) declared_.emplace(value.name(), &value);
   }
+}
+
+std::optional<int64_t> Graph::rank(const std::string& tensor) const {
+  const std::optional<TensorInfo> info = tensor_info(tensor);
+  if (!info || !info->dims) return std::nullopt;
+  return static_cast<int64_t>(info->dims->size());
 }
 
 std::optional<TensorInfo> Graph::tensor_info(const std::string& tensor) const {
@@ -411,7 +418,7 @@ void Graph::record_fusion(onnx::NodeProto& node, const std::vector<const onnx::N
     if (auto scope = tagging::node_metadata(*original, "htp.scope")) entry["scope"] = *scope;
     entries.push_back(std::move(entry));
   }
-  tagging::set_node_metadata(node, kFusedFromKey, entries.dump());
+  tagging::set_node_metadata(node, kFusedFromKey, tagging::json_text(entries));
 }
 
 void Graph::commit() {

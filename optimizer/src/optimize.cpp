@@ -2,10 +2,10 @@
 
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/shape_inference.h"
 #include "pass.h"
 #include "pass_manager.h"
 
-#include <onnx/shape_inference/implementation.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -46,13 +46,10 @@ std::unordered_set<std::string> infer_types(onnx::ModelProto& model) {
   for (const auto& value : model.graph().value_info()) declared.insert(value.name());
   // A copy, so that nothing inference writes (subgraph types, graph output shapes) reaches the output.
   onnx::ModelProto typed = onnxio::shape_inference_copy(model);
-  const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0, /*data_propagation=*/true);
   try {
-    onnx::shape_inference::InferShapes(typed, onnx::OpSchemaRegistry::Instance(), options);
-  } catch (const std::exception& e) {
-    std::string message = e.what();
-    spdlog::warn("optimizer: ONNX shape inference failed, optimizing without inferred shapes: {}",
-                 message.substr(0, message.find('\n')));
+    onnxio::infer_shapes(typed);
+  } catch (const Error& e) {
+    spdlog::warn("optimizer: optimizing without inferred shapes: {}", e.what());
     return declared;
   }
   for (const auto* values : {&typed.graph().value_info(), &typed.graph().output()}) {

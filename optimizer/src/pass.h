@@ -88,6 +88,8 @@ class Graph {
   // Type and shape from initializers, Constant nodes, graph inputs/outputs and value_info (which
   // optimize() fills with ONNX shape inference first); nullopt when nothing is declared.
   std::optional<TensorInfo> tensor_info(const std::string& tensor) const;
+  // The rank tensor_info declares, or nullopt.
+  std::optional<int64_t> rank(const std::string& tensor) const;
   // Adds an inline initializer holding `value`, named unique_name(base_name); returns the name.
   std::string add_initializer(const std::string& base_name, const at::Tensor& value);
   void remove_initializer(const std::string& name);

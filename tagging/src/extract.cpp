@@ -1,13 +1,14 @@
 #include "htp/tagging/extract.h"
 
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/onnx_file.h"
+#include "htp/onnxio/shape_inference.h"
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/module_tree.h"
 #include "htp/tagging/subgraphs.h"
 #include "htp/tagging/tagger.h"
 
 #include <nlohmann/json.hpp>
-#include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
 #include <iterator>
@@ -227,16 +228,10 @@ bool declare_reshape_ranks(onnx::GraphProto& graph) {
 // so that shapes computed by Shape/Gather/Concat become static dims; the graph's own inputs and
 // outputs keep their declared types.
 std::map<std::string, onnx::TypeProto> inferred_types(const onnx::ModelProto& model) {
-  onnx::ModelProto typed = model;
-  const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0, /*data_propagation=*/true);
-  try {
-    do {
-      onnx::shape_inference::InferShapes(typed, onnx::OpSchemaRegistry::Instance(), options);
-    } while (declare_reshape_ranks(*typed.mutable_graph()));
-  } catch (const std::exception& e) {
-    std::string message = e.what();
-    throw Error("ONNX shape inference failed on the model: " + message.substr(0, message.find('\n')));
-  }
+  onnx::ModelProto typed = onnxio::shape_inference_copy(model);
+  do {
+    onnxio::infer_shapes(typed);
+  } while (declare_reshape_ranks(*typed.mutable_graph()));
   std::map<std::string, onnx::TypeProto> types;
   const auto& graph = typed.graph();
   for (const ValueInfos* values : {&graph.input(), &graph.output(), &graph.value_info()}) {

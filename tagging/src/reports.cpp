@@ -93,4 +93,8 @@ nlohmann::json sidecar_report(const onnx::ModelProto& model) {
   return {{"coverage", coverage_report(model)}, {"modules", module_tree_report(model)}, {"nodes", node_tags(model.graph())}};
 }
 
+std::string json_text(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace htp::tagging

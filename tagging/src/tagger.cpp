@@ -2,6 +2,7 @@
 
 #include "htp/tagging/auxiliary.h"
 #include "htp/tagging/metadata.h"
+#include "htp/tagging/reports.h"
 #include "htp/tagging/subgraphs.h"
 
 #include <nlohmann/json.hpp>
@@ -48,7 +49,7 @@ void tag_model(onnx::ModelProto& model, const ModuleTree& tree, NodeNames names)
     if (names == NodeNames::kScoped) node.set_name(namer(tree.name_prefix(*scope) + "/" + node.op_type()));
   }
   model.set_ir_version(kTaggedIrVersion);
-  set_model_metadata(model, kModulesKey, tree.to_json().dump());
+  set_model_metadata(model, kModulesKey, json_text(tree.to_json()));
   set_model_metadata(model, kVersionKey, HTP_VERSION);
 }
 

@@ -128,7 +128,8 @@ TEST(Partition, UnitDepthAndClassesMoveTheBoundaries) {
 
 TEST(Partition, SeBlockBytesAreCountedOnceAtTheBoundaryAndFusedAwayInside) {
   TinyGraph g = conv_se_model();
-  const auto& se = partition(g.model()).subgraphs[1];
+  const Partition result = partition(g.model());
+  const auto& se = result.subgraphs[1];
   // In: a (1x8x8x8 floats), w1 (2x8), b1 (2), w2 (8x2), b2 (8); out: s (1x8x8x8).
   EXPECT_EQ(se.external_bytes, 4 * (512 + 16 + 2 + 16 + 8 + 512));
   // Written once and read once each: p (8 floats), the SiLU's sigmoid (2) and output f1a (2), f2 (8),

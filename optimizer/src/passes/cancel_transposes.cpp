@@ -4,20 +4,8 @@
 
 #include "attributes.h"
 
-#include <numeric>
-
 namespace htp::optimizer {
 namespace {
-
-// The permutation a Transpose applies; the default (no perm) reverses the axes, so it needs the rank.
-std::optional<std::vector<int64_t>> permutation(const Graph& graph, const onnx::NodeProto& transpose) {
-  if (auto perm = ints_attribute(transpose, "perm")) return perm;
-  auto input = graph.tensor_info(transpose.input(0));
-  if (!input || !input->dims) return std::nullopt;
-  std::vector<int64_t> reversed(input->dims->size());
-  std::iota(reversed.rbegin(), reversed.rend(), 0);
-  return reversed;
-}
 
 bool is_transpose(const onnx::NodeProto* node) {
   return node != nullptr && node->op_type() == "Transpose" && node->domain().empty() && node->input_size() == 1;
@@ -33,8 +21,8 @@ class CancelTransposes : public Pass {
       if (graph.is_removed(second) || !is_transpose(second)) continue;
       onnx::NodeProto* first = graph.producer(second->input(0));
       if (!is_transpose(first)) continue;
-      auto outer = permutation(graph, *second);
-      auto inner = permutation(graph, *first);
+      auto outer = transpose_order(*second, graph.rank(second->input(0)));
+      auto inner = transpose_order(*first, graph.rank(first->input(0)));
       if (!outer || !inner || outer->size() != inner->size()) continue;
       // out[j] = mid[outer[j]] = x[inner[outer[j]]]
       std::vector<int64_t> composed(outer->size());

@@ -28,13 +28,10 @@ bool cast_is_identity(const Graph& graph, const onnx::NodeProto& node) {
 }
 
 bool transpose_is_identity(const Graph& graph, const onnx::NodeProto& node) {
-  auto perm = ints_attribute(node, "perm");
-  if (!perm) {  // the default reverses the axes: a no-op only up to rank 1
-    auto input = graph.tensor_info(node.input(0));
-    return input && input->dims && input->dims->size() <= 1;
-  }
-  for (size_t axis = 0; axis < perm->size(); ++axis) {
-    if ((*perm)[axis] != static_cast<int64_t>(axis)) return false;
+  const auto order = transpose_order(node, graph.rank(node.input(0)));
+  if (!order) return false;
+  for (size_t axis = 0; axis < order->size(); ++axis) {
+    if ((*order)[axis] != static_cast<int64_t>(axis)) return false;
   }
   return true;
 }

@@ -38,11 +38,9 @@ class FoldWeightTranspose : public Pass {
       });
       if (!graph.is_constant(weight) || readers.empty() || !read_by_nodes_only || !only_matrix_reads) continue;
       auto value = graph.constant_value(weight);
-      auto perm = ints_attribute(*transpose, "perm");
-      std::vector<int64_t> order = perm.value_or(std::vector<int64_t>{});
-      if (!perm) {
-        for (int64_t axis = value->dim() - 1; axis >= 0; --axis) order.push_back(axis);
-      }
+      const std::optional<std::vector<int64_t>> perm = transpose_order(*transpose, value->dim());
+      if (!perm) continue;
+      const std::vector<int64_t>& order = *perm;
       const bool swaps_2d = value->dim() == 2 && order == std::vector<int64_t>{1, 0};
       std::string transposed;  // created on first need
       for (onnx::NodeProto* reader : readers) {

@@ -4,6 +4,8 @@
 #include <onnx/onnx_pb.h>
 #include <nlohmann/json_fwd.hpp>
 
+#include <string>
+
 namespace htp::tagging {
 
 // Coverage: nodes, tagged, empty_tags, coverage, counts by source, auxiliary nodes (total and by op
@@ -13,5 +15,9 @@ nlohmann::json coverage_report(const onnx::ModelProto& model);
 // The sidecar: the coverage report, the module tree from `htp.modules` (scope, class, parent,
 // children, node count, in pre-order) and every node's name, op type, scope, tag and source.
 nlohmann::json sidecar_report(const onnx::ModelProto& model);
+
+// The JSON text of `value` (indented by `indent` spaces, or on one line): names from a file we were
+// given need not be UTF-8, and their invalid bytes become U+FFFD instead of an exception.
+std::string json_text(const nlohmann::json& value, int indent = -1);
 
 }  // namespace htp::tagging
