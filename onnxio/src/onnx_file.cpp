@@ -99,22 +99,15 @@ void check_versions(const onnx::ModelProto& model) {
   }
 }
 
-// What ONNX 1.12's checker lets through: an initializer or graph input defined twice, a graph output
-// nothing defines. `outer` holds the names visible from enclosing graphs.
-void check_graph_names(const onnx::GraphProto& graph, const std::unordered_set<std::string>& outer) {
-  std::unordered_set<std::string> defined = outer, initializers, inputs;
-  for (const auto& tensor : graph.initializer()) {
-    if (!initializers.insert(tensor.name()).second) throw Error("initializer '" + printable(tensor.name()) + "' is defined twice");
-    defined.insert(tensor.name());
-  }
-  for (const auto& input : graph.input()) {
-    if (!inputs.insert(input.name()).second) throw Error("graph input '" + printable(input.name()) + "' is declared twice");
-    defined.insert(input.name());
-  }
+// What ONNX 1.12's checker lets through: a graph output nothing defines. `defined` starts with the
+// names visible from enclosing graphs.
+void check_graph_outputs(const onnx::GraphProto& graph, std::unordered_set<std::string> defined) {
+  for (const auto& tensor : graph.initializer()) defined.insert(tensor.name());
+  for (const auto& input : graph.input()) defined.insert(input.name());
   for (const auto& node : graph.node()) {
     for (const auto& attribute : node.attribute()) {
-      if (attribute.has_g()) check_graph_names(attribute.g(), defined);
-      for (const auto& subgraph : attribute.graphs()) check_graph_names(subgraph, defined);
+      if (attribute.has_g()) check_graph_outputs(attribute.g(), defined);
+      for (const auto& subgraph : attribute.graphs()) check_graph_outputs(subgraph, defined);
     }
     defined.insert(node.output().begin(), node.output().end());
   }
@@ -237,7 +230,7 @@ onnx::ModelProto read_onnx_model(const std::string& path) {
   try {
     check_versions(model);
     check_onnx_model(model, model_folder(path));
-    check_graph_names(model.graph(), {});
+    check_graph_outputs(model.graph(), {});
   } catch (const Error& e) {
     throw Error("'" + path + "': " + e.what());
   }

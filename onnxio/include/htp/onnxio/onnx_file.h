@@ -30,8 +30,8 @@ int64_t default_opset(const onnx::ModelProto& model);
 onnx::ModelProto shape_inference_copy(const onnx::ModelProto& model);
 // Parses an ONNX file and checks it: its tensors (check_model_tensors: sizes, types, external data
 // inside the file's folder), IR and opset versions no newer than ONNX's newest release, the ONNX
-// checker (wiring, SSA, topological order, schemas), and names the checker lets through (initializers
-// or inputs defined twice, graph outputs nothing defines). Throws Error naming the file when it is
+// checker (wiring, SSA, topological order, schemas), and graph outputs nothing defines, which the
+// checker lets through. Throws Error naming the file when it is
 // unreadable, not an ONNX model or malformed.
 onnx::ModelProto read_onnx_model(const std::string& path);
 enum class ExternalData { kWhenTooLarge, kAlways };
