@@ -16,7 +16,6 @@ TEST(FuzzRegressions, EveryKeptFindingIsRefusedCleanly) {
   const std::filesystem::path root = std::filesystem::path(HTP_SOURCE_DIR) / "fixtures" / "fuzz";
   int replayed = 0;
   for (const Target& target : targets()) {
-    ASSERT_TRUE(std::filesystem::is_directory(root / target.name)) << target.name;
     for (const auto& folder : {root / target.name, root / "seeds" / target.name}) {
       if (!std::filesystem::is_directory(folder)) continue;
       for (const auto& entry : std::filesystem::directory_iterator(folder)) {
