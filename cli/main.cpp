@@ -47,6 +47,12 @@ int main(int argc, char** argv) {
 
   CLI::App app{"htp-export: export LibTorch models to ONNX with the PyTorch module hierarchy on every node"};
   app.set_version_flag("--version", HTP_VERSION);
+  app.footer(
+      "Every node of a written file carries metadata_props: htp.scope (module path, as in named_modules()), htp.tag\n"
+      "(class path, e.g. /ResNet/Sequential[layer1]/Bottleneck.0/Conv2d[conv1]), htp.source (direct, inherited or\n"
+      "fallback), namespace (\"layer1: Sequential/layer1.0: Bottleneck/...\", one Model Explorer layer per module), and\n"
+      "torch.onnx's dynamo keys pkg.torch.onnx.name_scopes / class_hierarchy (repr() of the module paths and classes on\n"
+      "the call stack, then the node). The model carries htp.modules (scope -> class, parent) and htp.version.");
   htp::exporter::ExportOptions options;
   std::vector<std::string> input_shapes;
   bool list_models = false, quiet = false, verbose = false;

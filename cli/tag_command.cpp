@@ -1,5 +1,6 @@
 // `htp-export tag in.onnx --out tagged.onnx [--modules classes.json]`: tags a file exported by
-// torch.onnx.export, reading module scopes from its node names (docs/retag.md).
+// torch.onnx, reading module scopes from the dynamo exporter's pkg.torch.onnx keys where the file has
+// them, else from the old exporter's scoped node names (docs/retag.md).
 #include "commands.h"
 
 #include "htp/inheritance/inheritance_engine.h"
@@ -7,6 +8,7 @@
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/onnx_file.h"
 #include "htp/onnxio/tensor_data.h"
+#include "htp/tagging/dynamo_keys.h"
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/reports.h"
 #include "htp/tagging/scope_names.h"
@@ -71,22 +73,33 @@ int run_tag(const TagOptions& options) {
   }
   onnx::ModelProto model = onnxio::read_onnx_model(options.in);
   if (carries_tags(model)) {
-    spdlog::warn("'{}' is already tagged; replacing its tags with ones read from the node names", options.in);
+    spdlog::warn("'{}' is already tagged; replacing its tags with ones read from the file's module keys or node names", options.in);
   }
   onnx::GraphProto& graph = *model.mutable_graph();
   std::optional<tagging::ModuleTree> tree;
-  try {
-    tree = tagging::scope_nodes_by_name(graph, classes);
-  } catch (const Error& e) {
-    if (!classes) throw;
-    throw modules_error(e);
+  const bool dynamo = tagging::has_dynamo_scopes(graph);
+  if (dynamo) {
+    if (classes) spdlog::warn("--modules {} is not used: the module classes of '{}' come from its pkg.torch.onnx keys", options.modules, options.in);
+    try {
+      tree = tagging::scope_nodes_by_dynamo_keys(graph);
+    } catch (const Error& e) {
+      throw Error("'" + options.in + "': " + e.what());
+    }
+  } else {
+    try {
+      tree = tagging::scope_nodes_by_name(graph, classes);
+    } catch (const Error& e) {
+      if (!classes) throw;
+      throw modules_error(e);
+    }
   }
   if (!has_module_scopes(graph)) {
-    spdlog::warn("no node name of '{}' carries a torch.onnx.export module path (/module/.../Op): "
-                 "only the root module can be tagged", options.in);
+    spdlog::warn(dynamo ? "no pkg.torch.onnx.name_scopes of '{}' names a module: only the root module can be tagged"
+                        : "no node name of '{}' carries a torch.onnx.export module path (/module/.../Op): "
+                          "only the root module can be tagged", options.in);
   }
   inheritance::InheritanceEngine().run(graph, *tree);
-  tagging::tag_model(model, *tree, tagging::NodeNames::kKeep);
+  tagging::tag_model(model, *tree, dynamo ? tagging::TagStyle::kDynamo : tagging::TagStyle::kNodeNames);
   // The output, wherever it goes, must not point at the input's data file.
   onnxio::load_external_data(model, onnxio::model_folder(options.in));
   onnxio::write_onnx_model(model, options.out);
@@ -97,14 +110,15 @@ int run_tag(const TagOptions& options) {
 }  // namespace
 
 Command add_tag_command(CLI::App& parent) {
-  CLI::App* app = parent.add_subcommand("tag", "tag an ONNX file written by torch.onnx.export, reading module paths from its node names");
+  CLI::App* app = parent.add_subcommand("tag", "tag an ONNX file written by torch.onnx: module paths from the dynamo exporter's pkg.torch.onnx.name_scopes, else from scoped node names");
   auto options = std::make_shared<TagOptions>();
-  app->add_option("file", options->in, "ONNX file from torch.onnx.export (scoped node names like /layer1/layer1.0/conv1/Conv)")
+  app->add_option("file", options->in, "ONNX file from torch.onnx.export: dynamo=True (pkg.torch.onnx.name_scopes on nodes) or the TorchScript exporter (scoped node names like /layer1/layer1.0/conv1/Conv)")
       ->required();
   app->add_option("--out", options->out, "ONNX file to write (written atomically)")->required();
   app->add_option("--modules", options->modules,
                   "JSON object module path -> class name, e.g. json.dump({n: type(m).__name__ for n, m in "
-                  "model.named_modules()}, f); without it classes are written as Module");
+                  "model.named_modules()}, f); without it classes are written as Module. Files with pkg.torch.onnx keys name "
+                  "their classes and do not use it");
   return {app, [options] { return run_tag(*options); }};
 }
 

@@ -40,6 +40,12 @@ void ModuleTree::add(const std::string& scope, const std::string& class_name) {
   order_.push_back(scope);
 }
 
+void ModuleTree::add_path(const std::string& scope, const std::function<std::string(const std::string&)>& class_of) {
+  if (contains(scope)) return;
+  add_path(parent_scope(scope), class_of);
+  add(scope, class_of(scope));
+}
+
 std::string ModuleTree::owner_of_parameter(const std::string& name) const {
   std::string owner = parent_scope(name);
   return contains(owner) ? owner : std::string();

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <functional>
 #include <map>
 #include <set>
 
@@ -157,25 +156,18 @@ class ScopeResolver {
   std::vector<std::string> passed_in_order_;
 };
 
-void add_with_ancestors(ModuleTree& tree, const std::string& scope,
-                        const std::function<std::string(const std::string&)>& class_of) {
-  if (tree.contains(scope)) return;
-  add_with_ancestors(tree, parent_of(scope), class_of);
-  tree.add(scope, class_of(scope));
-}
-
 ModuleTree build_tree(const ScopeResolver& resolver, const std::optional<ModuleClasses>& classes) {
   if (classes) {
     std::map<std::string, std::string> class_of(classes->begin(), classes->end());
     ModuleTree tree(class_of.at(""));
     for (const auto& entry : *classes) {
-      add_with_ancestors(tree, entry.first, [&](const std::string& scope) { return class_of.at(scope); });
+      tree.add_path(entry.first, [&](const std::string& scope) { return class_of.at(scope); });
     }
     return tree;  // the resolver only yields listed scopes
   }
   ModuleTree tree("Module");
   for (const auto& scope : resolver.passed()) {
-    add_with_ancestors(tree, scope, [&](const std::string& s) { return resolver.was_passed(s) ? "Module" : "ModuleList"; });
+    tree.add_path(scope, [&](const std::string& s) { return resolver.was_passed(s) ? "Module" : "ModuleList"; });
   }
   return tree;
 }
@@ -231,21 +223,21 @@ ModuleTree scope_nodes_by_name(onnx::GraphProto& graph, const std::optional<Modu
   std::vector<std::string> names;
   for (const onnx::NodeProto* node : nodes) names.push_back(node->name());
   NameScopes scopes = scopes_from_node_names(names, classes);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    onnx::NodeProto& node = *nodes[i];
-    const std::string& scope = scopes.node_scopes[i];
-    // A file tagged before (by htp-export or `tag`) names an inherited node after the scope it
-    // was placed in; that name is not a traced scope, so the node stays inherited.
-    auto previous = node_metadata(node);
-    const bool placed_before = previous[kSourceKey] == "inherited" && previous[kScopeKey] == scope;
-    set_node_metadata(node, kScopeKey, scope);
-    if (scope.empty()) {
-      erase_node_metadata(node, kSourceKey);
-    } else {
-      set_node_metadata(node, kSourceKey, placed_before ? "inherited" : "direct");
-    }
-  }
+  for (size_t i = 0; i < nodes.size(); ++i) set_read_scope(*nodes[i], scopes.node_scopes[i]);
   return std::move(scopes.tree);
+}
+
+void set_read_scope(onnx::NodeProto& node, const std::string& scope) {
+  // A file tagged before (by htp-export or `tag`) gives an inherited node the scope it was placed in;
+  // that is not a traced scope, so the node stays inherited.
+  auto previous = node_metadata(node);
+  const bool placed_before = previous[kSourceKey] == "inherited" && previous[kScopeKey] == scope;
+  set_node_metadata(node, kScopeKey, scope);
+  if (scope.empty()) {
+    erase_node_metadata(node, kSourceKey);
+  } else {
+    set_node_metadata(node, kSourceKey, placed_before ? "inherited" : "direct");
+  }
 }
 
 }  // namespace htp::tagging

@@ -49,7 +49,7 @@ void onnx_pipeline(std::string_view data) {
     onnx::GraphProto& graph = *model.mutable_graph();
     tagging::ModuleTree tree = tagging::scope_nodes_by_name(graph);
     inheritance::InheritanceEngine().run(graph, tree);
-    tagging::tag_model(model, tree, tagging::NodeNames::kKeep);
+    tagging::tag_model(model, tree, tagging::TagStyle::kNodeNames);
     tagging::coverage_report(model);
     optimizer::OptimizeOptions options;
     options.model_dir = onnxio::model_folder(path);

@@ -4,6 +4,7 @@
 #include "htp/tagging/module_tree.h"
 #include "htp/tagging/reports.h"
 #include "htp/tagging/tagger.h"
+#include "scoped_nodes.h"
 
 #include <google/protobuf/unknown_field_set.h>
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@
 namespace {
 
 namespace tagging = htp::tagging;
+using htp::test::add_scoped_node;
 using google::protobuf::UnknownField;
 using google::protobuf::UnknownFieldSet;
 
@@ -124,27 +126,19 @@ tagging::ModuleTree small_tree() {
   return tree;
 }
 
-onnx::NodeProto* add_node(onnx::ModelProto& model, const std::string& op_type, const std::string& scope) {
-  onnx::NodeProto* node = model.mutable_graph()->add_node();
-  node->set_op_type(op_type);
-  node->set_name("converter_name_" + std::to_string(model.graph().node_size()));
-  tagging::set_node_metadata(*node, tagging::kScopeKey, scope);
-  return node;
-}
-
 // Nodes: two Convs in one module, a ReLU, a root Add (compute op of the root's forward), a root
 // Reshape (auxiliary: fallback), and a Flatten whose source an engine already set.
 onnx::ModelProto small_model() {
   onnx::ModelProto model;
   model.set_ir_version(8);
-  add_node(model, "Conv", "layer1.0.conv1");           // 0
-  add_node(model, "Conv", "layer1.0.conv1");           // 1
-  add_node(model, "Relu", "layer1.0.relu");            // 2
-  add_node(model, "Add", "");                          // 3
-  add_node(model, "Reshape", "");                      // 4
-  onnx::NodeProto* flatten = add_node(model, "Flatten", "layer1");  // 5
+  add_scoped_node(model, "Conv", "layer1.0.conv1");           // 0
+  add_scoped_node(model, "Conv", "layer1.0.conv1");           // 1
+  add_scoped_node(model, "Relu", "layer1.0.relu");            // 2
+  add_scoped_node(model, "Add", "");                          // 3
+  add_scoped_node(model, "Reshape", "");                      // 4
+  onnx::NodeProto* flatten = add_scoped_node(model, "Flatten", "layer1");  // 5
   tagging::set_node_metadata(*flatten, tagging::kSourceKey, "inherited");
-  add_node(model, "Conv", "conv1");                    // 6
+  add_scoped_node(model, "Conv", "conv1");                    // 6
   return model;
 }
 
@@ -189,7 +183,7 @@ TEST(TagModel, Sources) {
 
 TEST(TagModel, NonRootAuxiliaryOpIsDirect) {
   onnx::ModelProto model;
-  add_node(model, "Reshape", "layer1.0");
+  add_scoped_node(model, "Reshape", "layer1.0");
   tagging::tag_model(model, small_tree());
   EXPECT_EQ(meta(model, 0, tagging::kSourceKey), "direct");
 }
@@ -253,14 +247,14 @@ TEST(TagModel, TagsSurviveSerialization) {
 
 TEST(TagModel, NodeWithoutScopeThrows) {
   onnx::ModelProto model;
-  add_node(model, "Relu", "layer1.0.relu");
+  add_scoped_node(model, "Relu", "layer1.0.relu");
   model.mutable_graph()->add_node()->set_op_type("Mul");  // no htp.scope
   EXPECT_THROW(tagging::tag_model(model, small_tree()), std::logic_error);
 }
 
 TEST(TagModel, UnknownScopeThrows) {
   onnx::ModelProto model;
-  add_node(model, "Relu", "layer9.relu");
+  add_scoped_node(model, "Relu", "layer9.relu");
   try {
     tagging::tag_model(model, small_tree());
     FAIL() << "expected a throw";
@@ -337,8 +331,8 @@ TEST(CoverageReport, Counts) {
 
 TEST(CoverageReport, InheritanceRateNullWithoutAuxiliaryPlacement) {
   onnx::ModelProto model;
-  add_node(model, "Conv", "layer1.0.conv1");
-  add_node(model, "Add", "");
+  add_scoped_node(model, "Conv", "layer1.0.conv1");
+  add_scoped_node(model, "Add", "");
   tagging::tag_model(model, small_tree());
   nlohmann::json report = tagging::coverage_report(model);
   EXPECT_EQ(report.at("nodes"), 2);
@@ -350,7 +344,7 @@ TEST(CoverageReport, InheritanceRateNullWithoutAuxiliaryPlacement) {
 
 TEST(CoverageReport, OnlyFallbackGivesRateZero) {
   onnx::ModelProto model;
-  add_node(model, "Shape", "");
+  add_scoped_node(model, "Shape", "");
   tagging::tag_model(model, small_tree());
   nlohmann::json report = tagging::coverage_report(model);
   EXPECT_DOUBLE_EQ(report.at("inheritance_rate").get<double>(), 0.0);
@@ -359,8 +353,8 @@ TEST(CoverageReport, OnlyFallbackGivesRateZero) {
 
 TEST(CoverageReport, UntaggedNodesCountAsEmpty) {
   onnx::ModelProto model;
-  add_node(model, "Conv", "conv1");
-  add_node(model, "Relu", "");
+  add_scoped_node(model, "Conv", "conv1");
+  add_scoped_node(model, "Relu", "");
   nlohmann::json report = tagging::coverage_report(model);
   EXPECT_EQ(report.at("nodes"), 2);
   EXPECT_EQ(report.at("tagged"), 0);

@@ -48,9 +48,7 @@ void tag_fused_node(Graph& graph, onnx::NodeProto& fused, const std::vector<cons
   if (spans_modules) {
     auto tree = listed_tree(graph.model());
     if (tree && tree->contains(*common)) {
-      tagging::set_node_metadata(fused, tagging::kScopeKey, *common);
-      tagging::set_node_metadata(fused, tagging::kTagKey, tree->tag(*common));
-      tagging::set_node_metadata(fused, tagging::kNamespaceKey, tree->namespace_of(*common));
+      tagging::set_scope_keys(fused, *tree, *common, /*with_dynamo_keys=*/false);
       tagging::set_node_metadata(fused, tagging::kSourceKey, "direct");
     }
   }

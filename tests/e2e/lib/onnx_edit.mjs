@@ -48,13 +48,44 @@ export function withGraphOutputs(model, values) {
   return editGraph(model, (graph) => Buffer.concat([graph, ...values.map((v) => lengthDelimited(12, v))]));
 }
 
-// The model with every node's metadata_props (NodeProto field 9) removed.
-export function withoutNodeMetadata(model) {
-  const strip = (graph, node) => Buffer.concat(rawFields(graph, node.start, node.end)
-    .filter((g) => g.number !== 9).map((g) => graph.subarray(g.keyStart, g.fieldEnd)));
+// The model with each node of its main graph replaced by edit(node bytes, index).
+export function withEditedNodes(model, edit) {
+  let index = 0;
   return editGraph(model, (graph) => Buffer.concat(rawFields(graph).map((f) => (f.number === 1
-    ? lengthDelimited(1, strip(graph, f))
+    ? lengthDelimited(1, edit(graph.subarray(f.start, f.end), index++))
     : graph.subarray(f.keyStart, f.fieldEnd)))));
+}
+
+const entryKey = (buf, f) => {
+  const key = rawFields(buf, f.start, f.end).find((g) => g.number === 1);
+  return key ? buf.toString('utf8', key.start, key.end) : '';
+};
+
+// The message's fields without the StringStringEntryProto ones (field `number`) whose key `drop(key)` picks.
+function withoutEntries(message, number, drop) {
+  return Buffer.concat(rawFields(message).filter((f) => f.number !== number || !drop(entryKey(message, f)))
+    .map((f) => message.subarray(f.keyStart, f.fieldEnd)));
+}
+
+// The model with the metadata_props entries (NodeProto field 9, ModelProto field 14) whose key
+// drop(key) picks removed, from every node of its main graph and from the model.
+export function withoutMetadata(model, drop = () => true) {
+  return withoutEntries(withEditedNodes(model, (node) => withoutEntries(node, 9, drop)), 14, drop);
+}
+
+// The model with every node's metadata_props (NodeProto field 9) removed.
+export const withoutNodeMetadata = (model) => withEditedNodes(model, (node) => withoutEntries(node, 9, () => true));
+
+// A StringStringEntryProto as field `number` of its message (9 in a NodeProto).
+export const metadataEntry = (key, value, number = 9) =>
+  lengthDelimited(number, Buffer.concat([stringField(1, key), stringField(2, value)]));
+
+// The node with its name (field 3) set to `name` in place and its metadata_props replaced by `entries`
+// ([key, value] pairs), written last as protobuf writes unknown fields.
+export function withNameAndMetadata(node, name, entries) {
+  const kept = rawFields(node).filter((f) => f.number !== 9)
+    .map((f) => (f.number === 3 ? stringField(3, name) : node.subarray(f.keyStart, f.fieldEnd)));
+  return Buffer.concat([...kept, ...entries.map(([key, value]) => metadataEntry(key, value))]);
 }
 
 // Small models written from scratch, for files no exporter would write (malformed tensors, external

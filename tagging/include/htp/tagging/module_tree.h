@@ -3,6 +3,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ class ModuleTree {
 
   // Adds a module; its parent must have been added before (pre-order, as named_modules() yields).
   void add(const std::string& scope, const std::string& class_name);
+  // Adds `scope` and every ancestor not in the tree yet, parents first, with classes from `class_of`.
+  void add_path(const std::string& scope, const std::function<std::string(const std::string&)>& class_of);
 
   bool contains(const std::string& scope) const { return modules_.count(scope) != 0; }
   const ModuleInfo& at(const std::string& scope) const;
@@ -49,6 +52,11 @@ class ModuleTree {
   // `a.b` when that module exists, else (a root parameter, or a name of no module) to the root "".
   std::string owner_of_parameter(const std::string& name) const;
 
+  // Non-container modules from the root's child down to `scope`, and `scope` itself even when it
+  // is a container (only the inheritance engine places nodes there): the modules whose forward
+  // was on the call stack.
+  std::vector<const ModuleInfo*> visible_path(const std::string& scope) const;
+
   // `htp.modules`: {scope: {"class": C, "parent": P}} (the root's parent is null).
   nlohmann::json to_json() const;
 
@@ -56,9 +64,6 @@ class ModuleTree {
   bool is_container(const ModuleInfo& module) const;
   std::string label(const ModuleInfo& module) const;
   std::string tag_segment(const ModuleInfo& module) const;
-  // Non-container modules from the root's child down to `scope`, and `scope` itself even when it
-  // is a container (only the inheritance engine places nodes there).
-  std::vector<const ModuleInfo*> visible_path(const std::string& scope) const;
 
   std::map<std::string, ModuleInfo> modules_;
   std::vector<std::string> order_;

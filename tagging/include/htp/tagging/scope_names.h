@@ -40,9 +40,13 @@ struct NameScopes {
 NameScopes scopes_from_node_names(const std::vector<std::string>& names,
                                   const std::optional<ModuleClasses>& classes = std::nullopt);
 
-// Sets `htp.scope` on every node of `graph` and of its subgraphs from its name, and `htp.source` = `direct` where that
-// scope is not the root (`inherited` stays where an earlier tagging placed the node in that scope); removes any `htp.source` left on root nodes by an earlier tagging, so
-// they stay candidates of the inheritance engine. Returns the module tree for tag_model.
+// Sets `htp.scope` on every node of `graph` and of its subgraphs from its name, as set_read_scope does.
+// Returns the module tree for tag_model.
 ModuleTree scope_nodes_by_name(onnx::GraphProto& graph, const std::optional<ModuleClasses>& classes = std::nullopt);
+
+// Sets the scope a file gives a node as its `htp.scope`, and `htp.source` = `direct` where that scope is not the root
+// (`inherited` stays where an earlier tagging placed the node in that scope); removes any `htp.source` left on a root
+// node by an earlier tagging, so it stays a candidate of the inheritance engine.
+void set_read_scope(onnx::NodeProto& node, const std::string& scope);
 
 }  // namespace htp::tagging

@@ -17,16 +17,23 @@ inline constexpr const char* kModulesKey = "htp.modules";
 inline constexpr const char* kVersionKey = "htp.version";
 inline constexpr int64_t kTaggedIrVersion = 10;
 
-// Whether tag_model gives nodes scoped names or keeps the names they have (re-tagging a file
-// exported elsewhere must change nothing but the tags).
-enum class NodeNames { kScoped, kKeep };
+// What tag_model writes besides the htp.* keys, by where the model comes from.
+enum class TagStyle {
+  kExport,     // our own export: unique scoped node names, `namespace` and the dynamo exporter's keys
+  kNodeNames,  // a file torch.onnx.export wrote: node names kept, `namespace` added
+  kDynamo,     // a file torch.onnx's dynamo exporter wrote: node names and every existing key kept
+};
 
-// Precondition: every node carries `htp.scope` naming a module of `tree` (the converter sets it).
-// Postcondition: every node, in subgraphs too, has `htp.tag`, `htp.source` and `namespace` (and, with kScoped, a
-// unique scoped name); the model has ir_version 10 and `htp.modules` / `htp.version`. A node whose
-// `htp.source` is already set (by the inheritance engine) keeps it; otherwise a node with a
-// non-root scope, or a compute op of the root's own forward, is `direct`, and a root-scoped
-// auxiliary op `fallback`.
-void tag_model(onnx::ModelProto& model, const ModuleTree& tree, NodeNames names = NodeNames::kScoped);
+// Precondition: every node carries `htp.scope` naming a module of `tree` (the converter or the reader of
+// the file sets it).
+// Postcondition: every node, in subgraphs too, has `htp.tag` and `htp.source`, plus what `style` adds; the
+// model has ir_version 10 or above and `htp.modules` / `htp.version`. A node whose `htp.source` is already
+// set (by the inheritance engine) keeps it; otherwise a node with a non-root scope, or a compute op of
+// the root's own forward, is `direct`, and a root-scoped auxiliary op `fallback`.
+void tag_model(onnx::ModelProto& model, const ModuleTree& tree, TagStyle style = TagStyle::kExport);
+
+// The scope keys of a node placed in `scope`: `htp.scope`, `htp.tag`, `namespace` and, where the node
+// carries them or `with_dynamo_keys`, pkg.torch.onnx.name_scopes and class_hierarchy.
+void set_scope_keys(onnx::NodeProto& node, const ModuleTree& tree, const std::string& scope, bool with_dynamo_keys);
 
 }  // namespace htp::tagging
