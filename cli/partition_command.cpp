@@ -98,7 +98,7 @@ onnx::ModelProto zoo_model(const std::string& name, uint64_t seed) {
   exporter::ExportOptions export_options;
   export_options.model = name;
   export_options.seed = seed;
-  return exporter::export_in_memory(export_options);
+  return exporter::export_in_memory(export_options).model;
 }
 
 class Partitioner {

@@ -1,4 +1,5 @@
 #include "htp/exporter/export.h"
+#include "htp/exporter/module_export.h"
 
 #include "convert/convert.h"
 #include "htp/exporter/errors.h"
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 namespace htp::exporter {
@@ -100,13 +102,40 @@ class DebugLogWarnings : public c10::WarningHandler {
   }
 };
 
-TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& clock) {
+// Sets LibTorch up for the forward passes of an export.
+void configure_libtorch() {
   // Debian's LibTorch starts with one intra-op thread; the forward passes dominate export time.
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   static DebugLogWarnings warnings;
   c10::Warning::set_warning_handler(&warnings);
+}
+
+// How an entry point gets its traced model: from the options' zoo name or archive, or from a
+// module the caller holds.
+using Preparer = std::function<PreparedModel()>;
+
+Preparer from_options(const ExportOptions& options) {
   if (options.model.empty() == options.torchscript.empty()) throw ExportError("give one of --model NAME or --torchscript FILE");
-  PreparedModel prepared = options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options);
+  return [&options] { return options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options); };
+}
+
+// A module given to the API brings its own inputs; options that choose a model or make inputs would be ignored.
+Preparer from_module(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs, const ExportOptions& options) {
+  const bool chooses_model = !options.model.empty() || !options.torchscript.empty() || !options.weights.empty();
+  const bool makes_inputs = !options.input_files.empty() || !options.input_shapes.empty() || !options.input_dtypes.empty() ||
+                            options.batch != 0 || options.seq_len != 0;
+  if (chooses_model || makes_inputs) {
+    throw ExportError("a module given to export_module brings its own inputs and weights: leave model, torchscript, weights, "
+                      "input_files, input_shapes, input_dtypes, batch and seq_len unset");
+  }
+  return [&module, &inputs, &options] { return prepare_module(module, inputs, options.name.empty() ? "module" : options.name); };
+}
+
+// Precondition: no_grad is on. Postcondition: the converted, inherited, tagged (and, with
+// `optimize`, optimized) model, not yet checked.
+TaggedModel build_tagged_model(const Preparer& prepare, const ExportOptions& options, const Stopwatch& clock) {
+  configure_libtorch();
+  PreparedModel prepared = prepare();
   const TracedGraph& traced = prepared.traced;
   clock.stage("traced");
 
@@ -131,29 +160,19 @@ TaggedModel build_tagged_model(const ExportOptions& options, const Stopwatch& cl
   return {std::move(prepared), std::move(reference), std::move(onnx_model)};
 }
 
-// The tagged model of `options`, checked but not written.
-TaggedModel checked_tagged_model(const ExportOptions& options, const Stopwatch& clock) {
-  at::NoGradGuard no_grad;
-  TaggedModel tagged = build_tagged_model(options, clock);
-  onnxio::check_onnx_model(tagged.onnx);
-  return tagged;
-}
-
 void write_json(const std::string& path, const nlohmann::json& content, WrittenFiles& written) {
   write_file_atomically(path, content.dump(2) + "\n");
   written.add(path);
 }
 
-}  // namespace
-
-nlohmann::json export_model(const ExportOptions& options) {
+nlohmann::json write_export(const Preparer& prepare, const ExportOptions& options) {
   check_writable_location(options.out);
   for (const auto* path : {&options.report_path, &options.sidecar_path}) {
     if (!path->empty()) check_writable_location(*path);
   }
   Stopwatch clock;
   at::NoGradGuard no_grad;
-  TaggedModel tagged = build_tagged_model(options, clock);
+  TaggedModel tagged = build_tagged_model(prepare, options, clock);
   spdlog::info("writing {} nodes to {}", tagged.onnx.graph().node_size(), options.out);
   WrittenFiles written;
   auto external = options.external_data ? onnxio::ExternalData::kAlways : onnxio::ExternalData::kWhenTooLarge;
@@ -175,18 +194,36 @@ nlohmann::json export_model(const ExportOptions& options) {
   return report;
 }
 
-nlohmann::json tag_statistics(const ExportOptions& options) {
+ExportedModel export_checked(const Preparer& prepare, const ExportOptions& options) {
   Stopwatch clock;
-  TaggedModel tagged = checked_tagged_model(options, clock);
+  at::NoGradGuard no_grad;
+  TaggedModel tagged = build_tagged_model(prepare, options, clock);
+  onnxio::check_onnx_model(tagged.onnx);
   nlohmann::json report = tagging::coverage_report(tagged.onnx);
   report["model"] = tagged.prepared.name;
+  return {std::move(tagged.onnx), std::move(report)};
+}
+
+}  // namespace
+
+nlohmann::json export_model(const ExportOptions& options) { return write_export(from_options(options), options); }
+
+ExportedModel export_in_memory(const ExportOptions& options) { return export_checked(from_options(options), options); }
+
+nlohmann::json tag_statistics(const ExportOptions& options) {
+  Stopwatch clock;
+  nlohmann::json report = export_in_memory(options).coverage;
   report["seconds"] = clock.seconds();
   return report;
 }
 
-onnx::ModelProto export_in_memory(const ExportOptions& options) {
-  Stopwatch clock;
-  return std::move(checked_tagged_model(options, clock).onnx);
+nlohmann::json export_module(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs, const ExportOptions& options) {
+  return write_export(from_module(module, inputs, options), options);
+}
+
+ExportedModel export_module_in_memory(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs,
+                                      const ExportOptions& options) {
+  return export_checked(from_module(module, inputs, options), options);
 }
 
 }  // namespace htp::exporter

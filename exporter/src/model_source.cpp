@@ -120,12 +120,16 @@ PreparedModel prepare_torchscript_model(const ExportOptions& options) {
     throw ExportError("--batch and --seq-len apply to zoo models; give an archive its inputs with --input or --input-shape");
   }
   std::vector<at::Tensor> inputs = torchscript_inputs(options);
-  torch::jit::Module module = load_torchscript(options.torchscript);
+  return prepare_module(load_torchscript(options.torchscript), std::move(inputs), options.torchscript);
+}
+
+PreparedModel prepare_module(torch::jit::Module module, std::vector<at::Tensor> inputs, std::string name) {
+  if (module.is_training()) throw ExportError("the module is in training mode; call its eval() before exporting it");
   TracedGraph traced = trace_torchscript(module, inputs);
   auto reference = [module, inputs]() mutable {
     return flatten_outputs(module.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end())));
   };
-  return PreparedModel{options.torchscript, std::move(traced), inputs, reference};
+  return PreparedModel{std::move(name), std::move(traced), std::move(inputs), reference};
 }
 
 }  // namespace htp::exporter

@@ -5,6 +5,8 @@
 
 #include "htp/exporter/export.h"
 
+#include <torch/csrc/jit/api/module.h>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -20,5 +22,7 @@ struct PreparedModel {
 
 PreparedModel prepare_zoo_model(const ExportOptions& options);
 PreparedModel prepare_torchscript_model(const ExportOptions& options);
+// A module the caller loaded or scripted, in eval mode; `inputs` are its forward arguments in order.
+PreparedModel prepare_module(torch::jit::Module module, std::vector<at::Tensor> inputs, std::string name);
 
 }  // namespace htp::exporter

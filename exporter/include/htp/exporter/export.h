@@ -1,7 +1,8 @@
-// The export pipeline behind `htp-export --model NAME --out FILE`.
+// The export pipeline behind `htp-export --model NAME --out FILE`, and the C++ API of the installed
+// package (find_package(htp_export), target htp::export; module_export.h for a module you hold).
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
@@ -14,6 +15,7 @@ namespace htp::exporter {
 struct ExportOptions {
   std::string model;        // zoo model name, or
   std::string torchscript;  // a TorchScript archive
+  std::string name;         // for reports, with export_module: what the module is called ("module" when empty)
   std::string out;          // ONNX file to write
   std::string save_io_dir;  // when set: in_K.npy / ref_K.npy
   std::string report_path;  // when set: coverage report JSON
@@ -32,15 +34,23 @@ struct ExportOptions {
   std::vector<std::string> input_dtypes;
 };
 
-// Runs the whole pipeline; returns the coverage report read back from the written file.
-// Throws ExportError (one line, with context) on bad input; never leaves a partial file.
+// A checked, tagged model kept in memory, with its coverage report (as `--report` writes it, without
+// "file").
+struct ExportedModel {
+  onnx::ModelProto model;
+  nlohmann::json coverage;
+};
+
+// Runs the whole pipeline on a zoo model (`model`) or an archive (`torchscript`) and writes `out`;
+// returns the coverage report read back from the written file. Throws ExportError (one line, with
+// context) on bad input; never leaves a partial file.
 nlohmann::json export_model(const ExportOptions& options);
 
-// The same pipeline up to the checked, tagged model, kept in memory (`out` and the other output
-// paths are ignored); returns its coverage report, with "model" and "seconds".
-nlohmann::json tag_statistics(const ExportOptions& options);
+// The same pipeline up to the checked, tagged model, returned instead of written (`out` and the
+// other output paths are ignored).
+ExportedModel export_in_memory(const ExportOptions& options);
 
-// The same pipeline up to the checked, tagged model, returned instead of written (for analyses).
-onnx::ModelProto export_in_memory(const ExportOptions& options);
+// export_in_memory's coverage report, with "seconds".
+nlohmann::json tag_statistics(const ExportOptions& options);
 
 }  // namespace htp::exporter
