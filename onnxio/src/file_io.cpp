@@ -2,6 +2,10 @@
 
 #include "htp/onnxio/error.h"
 
+#include <fcntl.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/message_lite.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,20 +13,56 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <string>
+#include <vector>
 
 namespace htp::onnxio {
 namespace fs = std::filesystem;
 
+namespace {
+
+// An open descriptor of a readable file, closed with this object.
+class ReadableFile {
+ public:
+  explicit ReadableFile(const std::string& path) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) throw Error("cannot read '" + path + "': it is a folder, not a file");
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+  }
+  ReadableFile(const ReadableFile&) = delete;
+  ReadableFile& operator=(const ReadableFile&) = delete;
+  ~ReadableFile() { ::close(fd_); }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
 std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw Error("cannot read '" + path + "': it is a folder, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path + "': " + std::strerror(errno));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) throw Error("cannot read '" + path + "'");
-  return bytes.str();
+  ReadableFile file(path);
+  // One copy into a buffer of the file's size; its size is only a hint, since pipes have none.
+  std::string bytes;
+  struct stat info {};
+  if (::fstat(file.fd(), &info) == 0 && S_ISREG(info.st_mode)) bytes.reserve(static_cast<size_t>(info.st_size));
+  char chunk[1 << 16];
+  for (;;) {
+    const ssize_t got = ::read(file.fd(), chunk, sizeof chunk);
+    if (got == 0) return bytes;
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+    bytes.append(chunk, static_cast<size_t>(got));
+  }
+}
+
+bool parse_file(const std::string& path, google::protobuf::MessageLite& message) {
+  ReadableFile file(path);
+  google::protobuf::io::FileInputStream stream(file.fd());
+  const bool parsed = message.ParseFromZeroCopyStream(&stream);
+  if (stream.GetErrno() != 0) throw Error("cannot read '" + path + "': " + std::strerror(stream.GetErrno()));
+  return parsed && stream.ByteCount() > 0;
 }
 
 void check_writable_location(const std::string& path) {

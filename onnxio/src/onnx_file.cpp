@@ -220,9 +220,8 @@ onnx::ModelProto shape_inference_copy(const onnx::ModelProto& model) {
 }
 
 onnx::ModelProto read_onnx_model(const std::string& path) {
-  std::string bytes = read_file(path);
   onnx::ModelProto model;
-  if (bytes.empty() || !model.ParseFromString(bytes) || !model.has_graph()) {
+  if (!parse_file(path, model) || !model.has_graph()) {
     throw Error("'" + path + "' is not an ONNX model");
   }
   // Tensors first: the checker would read external data wherever it points.

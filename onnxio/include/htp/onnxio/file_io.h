@@ -1,6 +1,8 @@
 // Whole-file reads and atomic writes: a written file is either complete or absent.
 #pragma once
 
+#include <google/protobuf/message_lite.h>
+
 #include <functional>
 #include <ostream>
 #include <string>
@@ -8,7 +10,11 @@
 
 namespace htp::onnxio {
 
+// Both throw Error "cannot read '<path>': <reason>" when the file is a folder, missing or unreadable.
 std::string read_file(const std::string& path);
+// Parses the file straight from its descriptor, without a copy of the whole file in memory; false when
+// the file is empty or no valid `message`.
+bool parse_file(const std::string& path, google::protobuf::MessageLite& message);
 // Writes to a temporary file in the target's directory, then renames it into place; `write`
 // streams the content and returns false on failure.
 void write_file_atomically(const std::string& path, const std::function<bool(std::ostream&)>& write);
