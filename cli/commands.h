@@ -1,12 +1,16 @@
 // The subcommands of htp-export besides the default export action. Each lives in its own file and
-// registers its options on the parent app; main runs the one the user chose after parsing.
+// registers its options on the parent app; main runs the one the user chose after parsing. tag,
+// extract and partition of a file are torch-free and also run in the front executable (app.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <onnx/onnx_pb.h>
 
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace htp::cli {
 
@@ -19,7 +23,13 @@ Command add_stats_command(CLI::App& parent);
 Command add_tag_command(CLI::App& parent);
 Command add_extract_command(CLI::App& parent);
 Command add_optimize_command(CLI::App& parent);
-Command add_partition_command(CLI::App& parent);
+// The zoo for partition --model / --family: its names and an in-memory export. Without it (the
+// torch-free front executable) those options run in the full executable.
+struct ZooModels {
+  std::function<std::vector<std::string>()> names;
+  std::function<onnx::ModelProto(const std::string& name, uint64_t seed)> export_model;
+};
+Command add_partition_command(CLI::App& parent, std::optional<ZooModels> zoo);
 Command add_verify_command(CLI::App& parent);
 
 // --fold-limit SIZE (bytes, or with a K/M/G suffix, powers of 1024), shared by optimize and export --optimize.

@@ -1,4 +1,6 @@
-// htp-export: wires the CLI spellings of DESIGN.md to the libraries.
+// htp-export-torch: wires the CLI spellings of DESIGN.md to the libraries; every command, including
+// those the front executable runs itself (app.h).
+#include "app.h"
 #include "commands.h"
 #include "htp/exporter/errors.h"
 #include "htp/exporter/export.h"
@@ -6,8 +8,6 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <iostream>
 #include <sstream>
@@ -38,24 +38,23 @@ void print_summary(const nlohmann::json& report) {
             << report["file"].get<std::string>() << "\n";
 }
 
+htp::cli::ZooModels zoo_models() {
+  return {htp::zoo::model_names, [](const std::string& name, uint64_t seed) {
+            htp::exporter::ExportOptions options;
+            options.model = name;
+            options.seed = seed;
+            return htp::exporter::export_in_memory(options).model;
+          }};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto logger = spdlog::stderr_color_mt("htp");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
-
-  CLI::App app{"htp-export: export LibTorch models to ONNX with the PyTorch module hierarchy on every node"};
-  app.set_version_flag("--version", HTP_VERSION);
-  app.footer(
-      "Every node of a written file carries metadata_props: htp.scope (module path, as in named_modules()), htp.tag\n"
-      "(class path, e.g. /ResNet/Sequential[layer1]/Bottleneck.0/Conv2d[conv1]), htp.source (direct, inherited or\n"
-      "fallback), namespace (\"layer1: Sequential/layer1.0: Bottleneck/...\", one Model Explorer layer per module), and\n"
-      "torch.onnx's dynamo keys pkg.torch.onnx.name_scopes / class_hierarchy (repr() of the module paths and classes on\n"
-      "the call stack, then the node). The model carries htp.modules (scope -> class, parent) and htp.version.");
+  htp::cli::TopLevel top;
+  CLI::App& app = top.app;
   htp::exporter::ExportOptions options;
   std::vector<std::string> input_shapes;
-  bool list_models = false, quiet = false, verbose = false;
+  bool list_models = false;
   app.add_option("--model", options.model, "built-in zoo model to export (see --list-models)");
   app.add_option("--torchscript", options.torchscript, "TorchScript archive to export (torch.jit.trace / torch.jit.script output)");
   app.add_option("--input", options.input_files, "example input as a .npy file; repeat in forward-argument order");
@@ -82,29 +81,11 @@ int main(int argc, char** argv) {
   app.add_option("--batch", options.batch, "example batch size of a zoo model (transformers: default 2)")->check(positive);
   app.add_option("--seq-len", options.seq_len, "example sequence length of a zoo transformer (default 16)")->check(positive);
   app.add_flag("--list-models", list_models, "print the built-in model names and exit");
-  app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
-  app.add_flag("-v,--verbose", verbose, "log the time of every stage");
-  app.require_subcommand(0, 1);
-  app.fallthrough();  // -q, -v after a subcommand name
   std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app), htp::cli::add_optimize_command(app),
-                                             htp::cli::add_partition_command(app),
+                                             htp::cli::add_partition_command(app, zoo_models()),
                                              htp::cli::add_stats_command(app), htp::cli::add_tag_command(app),
                                              htp::cli::add_verify_command(app)};
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::string message = e.what();
-    std::cerr << "htp-export: error: " << message.substr(0, message.find('\n')) << " (see --help)\n";
-    return 2;  // a usage error, whatever CLI11's own code for its kind
-  }
-  if (quiet) spdlog::set_level(spdlog::level::warn);
-  if (verbose) spdlog::set_level(spdlog::level::debug);
-
-  try {
-    for (const auto& command : commands) {
-      if (command.app->parsed()) return command.run();
-    }
+  return htp::cli::run_top_level(top, commands, [&] {
     if (list_models) {
       for (const auto& name : htp::zoo::model_names()) std::cout << name << "\n";
       return 0;
@@ -117,9 +98,5 @@ int main(int argc, char** argv) {
     for (const auto& shape : input_shapes) options.input_shapes.push_back(parse_shape(shape));
     print_summary(htp::exporter::export_model(options));
     return 0;
-  } catch (const std::exception& e) {
-    std::string message = e.what();
-    std::cerr << "htp-export: error: " << message.substr(0, message.find('\n')) << "\n";
-    return 1;
-  }
+  }, argc, argv);
 }

@@ -1,14 +1,13 @@
 // `htp-export partition FILE | --model NAME | --family PREFIX`: fusion partition of tagged models,
 // per subgraph and per model (docs/partition.md).
+#include "app.h"
 #include "commands.h"
 
 #include "htp/analysis/costs.h"
 #include "htp/analysis/partition.h"
-#include "htp/exporter/export.h"
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/onnx_file.h"
 #include "htp/tagging/reports.h"
-#include "htp/zoo/names.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -85,20 +84,13 @@ std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& dims) 
   return values;
 }
 
-std::vector<std::string> family_models(const std::string& family) {
+std::vector<std::string> family_models(const ZooModels& zoo, const std::string& family) {
   std::vector<std::string> models;
-  for (const auto& name : zoo::model_names()) {
+  for (const auto& name : zoo.names()) {
     if (name.rfind(family, 0) == 0) models.push_back(name);
   }
   if (models.empty()) throw Error("partition: no zoo model name starts with '" + family + "' (see --list-models)");
   return models;
-}
-
-onnx::ModelProto zoo_model(const std::string& name, uint64_t seed) {
-  exporter::ExportOptions export_options;
-  export_options.model = name;
-  export_options.seed = seed;
-  return exporter::export_in_memory(export_options).model;
 }
 
 class Partitioner {
@@ -164,11 +156,11 @@ std::string subgraph_table(const nlohmann::json& report) {
   return table;
 }
 
-int run_family(const PartitionOptions& options, const Partitioner& partitioner) {
-  const std::vector<std::string> models = family_models(options.family);
+int run_family(const PartitionOptions& options, const ZooModels& zoo, const Partitioner& partitioner) {
+  const std::vector<std::string> models = family_models(zoo, options.family);
   std::vector<nlohmann::json> summaries;
   for (size_t i = 0; i < models.size(); ++i) {
-    summaries.push_back(partitioner.summary(zoo_model(models[i], options.seed), models[i]));
+    summaries.push_back(partitioner.summary(zoo.export_model(models[i], options.seed), models[i]));
     spdlog::info("[{}/{}] {}: {} subgraphs", i + 1, models.size(), models[i], summaries.back()["subgraphs"].get<size_t>());
   }
   if (options.format == "json") {
@@ -181,20 +173,22 @@ int run_family(const PartitionOptions& options, const Partitioner& partitioner) 
   return 0;
 }
 
-int run_partition(const PartitionOptions& options) {
+int run_partition(const PartitionOptions& options, const std::optional<ZooModels>& zoo) {
   if (options.format != "md" && options.format != "json") throw Error("partition: --format must be md or json");
   const int sources = !options.file.empty() + !options.model.empty() + !options.family.empty();
   if (sources != 1) throw Error("partition: give one of FILE, --model NAME or --family PREFIX");
+  if (options.file.empty() && !zoo) run_full_executable();
   const Partitioner partitioner(options);
-  if (!options.family.empty()) return run_family(options, partitioner);
+  if (!options.family.empty()) return run_family(options, *zoo, partitioner);
 
   if (!options.model.empty()) {
-    const auto known = zoo::model_names();
+    const auto known = zoo->names();
     if (std::find(known.begin(), known.end(), options.model) == known.end()) {
       throw Error("partition: unknown model '" + options.model + "' (see --list-models)");
     }
   }
-  const onnx::ModelProto model = options.file.empty() ? zoo_model(options.model, options.seed) : onnxio::read_onnx_model(options.file);
+  const onnx::ModelProto model =
+      options.file.empty() ? zoo->export_model(options.model, options.seed) : onnxio::read_onnx_model(options.file);
   const nlohmann::json report = partitioner.report(model, options.file.empty() ? options.model : options.file);
   if (options.format == "json") {
     std::cout << tagging::json_text(report, 2) << "\n";
@@ -206,7 +200,7 @@ int run_partition(const PartitionOptions& options) {
 
 }  // namespace
 
-Command add_partition_command(CLI::App& parent) {
+Command add_partition_command(CLI::App& parent, std::optional<ZooModels> zoo) {
   CLI::App* app = parent.add_subcommand("partition", "fusion partition of a tagged model: subgraphs, bytes, intensity, roofline");
   auto options = std::make_shared<PartitionOptions>();
   app->add_option("file", options->file, "tagged ONNX file to partition");
@@ -221,7 +215,7 @@ Command add_partition_command(CLI::App& parent) {
       ->delimiter(',')
       ->capture_default_str();
   app->add_option("--seed", options->seed, "seed of the random weights of a zoo model")->capture_default_str();
-  return {app, [options] { return run_partition(*options); }};
+  return {app, [options, zoo = std::move(zoo)] { return run_partition(*options, zoo); }};
 }
 
 }  // namespace htp::cli

@@ -1,4 +1,4 @@
-# `cmake --install build --prefix P`: the htp-export executable, the libraries with their public
+# `cmake --install build --prefix P`: the htp-export executable (and htp-export-torch, which it runs), the libraries with their public
 # headers, and P/lib/cmake/htp_export/ for find_package(htp_export CONFIG).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -12,6 +12,7 @@ endforeach()
 install(TARGETS ${htp_installed_libraries} EXPORT htp_exportTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS htp-export RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS htp-export-torch RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/htp-export)  # cli/app.h finds it there
 install(EXPORT htp_exportTargets NAMESPACE htp:: DESTINATION ${htp_package_dir})
 
 configure_package_config_file(cmake/htp_exportConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/htp_exportConfig.cmake

@@ -29,6 +29,10 @@ test('the installed package builds a program that exports a module it holds', as
       assert.ok(readFileSync(join(prefix, file)).length > 0, file);
     }
   });
+  await t.test('the installed htp-export finds htp-export-torch in libexec/htp-export', () => {
+    const listed = run(join(prefix, 'bin/htp-export'), ['--list-models']).split('\n');
+    assert.ok(listed.includes('resnet18'), listed.join(' '));
+  });
   await t.test('examples/embed configures with find_package(htp_export) and builds', () => {
     run('cmake', ['-S', join(SOURCE_DIR, 'examples/embed'), '-B', exampleBuild, `-DCMAKE_PREFIX_PATH=${prefix}`,
       '-DCMAKE_BUILD_TYPE=Release', '-DCMAKE_CXX_COMPILER_LAUNCHER=ccache']);

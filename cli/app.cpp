@@ -1,0 +1,96 @@
+#include "app.h"
+
+#include "htp/onnxio/error.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace htp::cli {
+namespace {
+
+std::vector<char*> command_line;
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::filesystem::path full_executable_path() {
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) throw Error("cannot locate htp-export's own executable: " + error.message());
+  const std::filesystem::path dir = self.parent_path();
+  for (const auto& candidate : {dir / "htp-export-torch", dir / ".." / "libexec" / "htp-export" / "htp-export-torch"}) {
+    if (std::filesystem::is_regular_file(candidate, error)) return candidate;
+  }
+  throw Error("htp-export-torch, which runs every command but tag, extract and partition of a file, is neither in " +
+              dir.string() + " nor in " + (dir / ".." / "libexec" / "htp-export").lexically_normal().string() +
+              ": the installation is incomplete");
+}
+
+}  // namespace
+
+TopLevel::TopLevel() {
+  auto logger = spdlog::stderr_color_mt("htp");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+  app.set_version_flag("--version", HTP_VERSION);
+  app.footer(
+      "Every node of a written file carries metadata_props: htp.scope (module path, as in named_modules()), htp.tag\n"
+      "(class path, e.g. /ResNet/Sequential[layer1]/Bottleneck.0/Conv2d[conv1]), htp.source (direct, inherited or\n"
+      "fallback), namespace (\"layer1: Sequential/layer1.0: Bottleneck/...\", one Model Explorer layer per module), and\n"
+      "torch.onnx's dynamo keys pkg.torch.onnx.name_scopes / class_hierarchy (repr() of the module paths and classes on\n"
+      "the call stack, then the node). The model carries htp.modules (scope -> class, parent) and htp.version.");
+  app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
+  app.add_flag("-v,--verbose", verbose, "log the time of every stage");
+  app.require_subcommand(0, 1);
+  app.fallthrough();  // -q, -v after a subcommand name
+}
+
+int run_top_level(TopLevel& top, const std::vector<Command>& commands, const std::function<int()>& no_subcommand, int argc,
+                  char** argv) {
+  try {
+    top.app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return top.app.exit(e);  // --help, --version
+    std::cerr << "htp-export: error: " << first_line(e.what()) << " (see --help)\n";
+    return 2;  // a usage error, whatever CLI11's own code for its kind
+  }
+  if (top.quiet) spdlog::set_level(spdlog::level::warn);
+  if (top.verbose) spdlog::set_level(spdlog::level::debug);
+  try {
+    for (const auto& command : commands) {
+      if (command.app->parsed()) return command.run();
+    }
+    return no_subcommand();
+  } catch (const std::exception& e) {
+    std::cerr << "htp-export: error: " << first_line(e.what()) << "\n";
+    return 1;
+  }
+}
+
+void remember_command_line(int argc, char** argv) { command_line.assign(argv, argv + argc + 1); }
+
+bool front_runs(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-q" || arg == "--quiet" || arg == "-v" || arg == "--verbose") continue;
+    return arg == "tag" || arg == "extract" || arg == "partition";
+  }
+  return false;
+}
+
+void run_full_executable() {
+  const std::filesystem::path path = full_executable_path();
+  std::cout.flush();
+  execv(path.c_str(), command_line.data());
+  throw Error("cannot run " + path.string() + ": " + std::strerror(errno));
+}
+
+}  // namespace htp::cli
