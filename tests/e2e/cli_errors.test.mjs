@@ -10,7 +10,8 @@ import { zeroSafetensors } from './lib/safetensors.mjs';
 
 const MODELS = ['resnet18', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'efficientnet_b1',
   'efficientnet_b2', 'efficientnet_b3', 'efficientnet_b4', 'efficientnet_b5', 'efficientnet_b6', 'efficientnet_b7',
-  'bert-tiny', 'bert-base', 'distilbert', 'roberta', 'vit-base', 'deit-small', 'gpt2', 'whisper-tiny', 'tinyllama'];
+  'bert-tiny', 'bert-base', 'distilbert', 'roberta', 'vit-base', 'deit-small', 'gpt2', 'whisper-tiny', 'whisper-base',
+  'tinyllama'];
 const root = join(WORK_DIR, 'cli_errors');
 rmSync(root, { recursive: true, force: true });
 

@@ -23,6 +23,11 @@ const VIT = {
   outputs: { last_hidden_state: ['batch', 197], pooler_output: ['batch'] },
   second: { label: 'batch 3', args: ['--batch', '3'] },
 };
+// Encoder and decoder in one graph: 3000 mel frames (fixed), the decoder's length is the sequence axis.
+const WHISPER = {
+  inputs: { input_features: ['batch', 80, 3000], decoder_input_ids: TEXT },
+  outputs: { last_hidden_state: TEXT, encoder_last_hidden_state: ['batch', 1500] },
+};
 const SPECS = {
   'bert-tiny': BERT,
   'bert-base': BERT,
@@ -31,11 +36,8 @@ const SPECS = {
   'vit-base': VIT,
   'deit-small': VIT,
   gpt2: { inputs: { input_ids: TEXT, attention_mask: TEXT }, outputs: { last_hidden_state: TEXT } },
-  // Encoder and decoder in one graph: 3000 mel frames (fixed), the decoder's length is the sequence axis.
-  'whisper-tiny': {
-    inputs: { input_features: ['batch', 80, 3000], decoder_input_ids: TEXT },
-    outputs: { last_hidden_state: TEXT, encoder_last_hidden_state: ['batch', 1500] },
-  },
+  'whisper-tiny': WHISPER,
+  'whisper-base': WHISPER,
   // 4.1 GB of weights, above protobuf's 2 GB: the export moves them to OUT.data without being asked.
   tinyllama: { inputs: { input_ids: TEXT, attention_mask: TEXT }, outputs: { last_hidden_state: TEXT }, externalData: true },
 };

@@ -55,10 +55,10 @@ void add_attention_modules(ModuleRows& rows, const std::string& path) {
   for (const auto& [suffix, type] : kAttentionModules) rows.emplace_back(path + suffix, type);
 }
 
-ModuleRows reference_modules() {
+ModuleRows reference_modules(const WhisperSize& size) {
   ModuleRows rows = {{"", "WhisperModel"}};
   rows.insert(rows.end(), kEncoderModules.begin(), kEncoderModules.end());
-  for (int i = 0; i < kPublished.encoder_layers; ++i) {
+  for (int i = 0; i < size.encoder_layers; ++i) {
     const std::string layer = layer_path("encoder", i);
     rows.emplace_back(layer, "WhisperEncoderLayer");
     add_attention_modules(rows, layer + ".self_attn");
@@ -70,7 +70,7 @@ ModuleRows reference_modules() {
   }
   rows.emplace_back("encoder.layer_norm", "LayerNorm");
   rows.insert(rows.end(), kDecoderModules.begin(), kDecoderModules.end());
-  for (int i = 0; i < kPublished.decoder_layers; ++i) {
+  for (int i = 0; i < size.decoder_layers; ++i) {
     const std::string layer = layer_path("decoder", i);
     rows.emplace_back(layer, "WhisperDecoderLayer");
     add_attention_modules(rows, layer + ".self_attn");
@@ -223,7 +223,7 @@ std::vector<torch::Tensor> reference_forward(const htp::zoo::ZooModel& model, co
 TEST(Whisper, ModuleTreeMatchesHuggingFace) {
   const auto modules = module_rows(*published_model().module);
   EXPECT_EQ(modules.size(), 124u);
-  EXPECT_EQ(modules, reference_modules());
+  EXPECT_EQ(modules, reference_modules(kPublished));
 }
 
 TEST(Whisper, StateDictMatchesHuggingFace) {
@@ -235,6 +235,21 @@ TEST(Whisper, StateDictMatchesHuggingFace) {
   // Encoder 8,208,384 (stem 535,296, positions 576,000, 4 layers of 1,774,080, final norm 768) plus decoder
   // 29,552,256 (tokens 19,916,160, positions 172,032, 4 layers of 2,365,824, final norm 768).
   EXPECT_EQ(parameter_count(*model.module), 37760640);
+}
+
+// openai/whisper-base: config.json on its model page (d_model 512, 6 + 6 layers, 8 heads, ffn 2048), and 72.6M
+// parameters in the page's safetensors summary. Encoder 20,590,592 (stem 910,336, positions 768,000, 6 layers of
+// 3,151,872, final norm 1,024) plus decoder 52,003,328 (tokens 26,554,880, positions 229,376, 6 layers of
+// 4,203,008, final norm 1,024).
+TEST(Whisper, BaseHasThePublishedModuleTreeAndParameterCount) {
+  torch::manual_seed(0);
+  const auto model = htp::zoo::make_model("whisper-base", {});
+  EXPECT_EQ(module_rows(*model.module), reference_modules({6, 6, 512, 8, 2048}));
+  EXPECT_EQ(parameter_count(*model.module), 72593920);
+  const auto params = model.module->named_parameters();
+  EXPECT_EQ(params["encoder.conv1.weight"].sizes(), torch::IntArrayRef({512, 80, 3}));
+  EXPECT_EQ(params["decoder.layers.5.fc1.weight"].sizes(), torch::IntArrayRef({2048, 512}));
+  EXPECT_EQ(params["decoder.embed_tokens.weight"].sizes(), torch::IntArrayRef({kVocabSize, 512}));
 }
 
 TEST(Whisper, IsFrozenWithRandomWeightsAndSinusoidalEncoderPositions) {

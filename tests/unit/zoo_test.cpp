@@ -143,7 +143,7 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, ZooModelTest, ::testing::ValuesIn(kTorchvi
 TEST(Zoo, ListsTheTorchvisionModelsThenTheTransformers) {
   std::vector<std::string> expected = kTorchvisionModels;
   expected.insert(expected.end(), {"bert-tiny", "bert-base", "distilbert", "roberta", "vit-base", "deit-small", "gpt2",
-                                   "whisper-tiny", "tinyllama"});
+                                   "whisper-tiny", "whisper-base", "tinyllama"});
   EXPECT_EQ(htp::zoo::model_names(), expected);
 }
 
@@ -178,7 +178,7 @@ TEST(Zoo, UnknownModelListsKnownOnes) {
               "unknown model 'nope'; known models: resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, "
               "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3, efficientnet_b4, efficientnet_b5, "
               "efficientnet_b6, efficientnet_b7, bert-tiny, bert-base, distilbert, roberta, vit-base, deit-small, "
-              "gpt2, whisper-tiny, tinyllama");
+              "gpt2, whisper-tiny, whisper-base, tinyllama");
   }
 }
 

@@ -21,6 +21,7 @@ ZooModel build_vit_base(const ZooOptions& options);
 ZooModel build_deit_small(const ZooOptions& options);
 ZooModel build_gpt2(const ZooOptions& options);
 ZooModel build_whisper_tiny(const ZooOptions& options);
+ZooModel build_whisper_base(const ZooOptions& options);
 ZooModel build_tinyllama(const ZooOptions& options);
 
 }  // namespace htp::zoo

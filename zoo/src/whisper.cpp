@@ -1,5 +1,5 @@
 // Hugging Face transformers' WhisperModel (eval mode, no key/value cache) in the published openai/whisper-tiny
-// configuration: the module tree, class names and state_dict keys of `transformers.WhisperModel`, so that
+// and openai/whisper-base configurations: the module tree, class names and state_dict keys of `transformers.WhisperModel`, so that
 // checkpoint's state dict loads by name. Encoder and decoder run in one forward, as WhisperModel's does.
 //
 // Attention is the eager computation of WhisperAttention, the class every attention implementation of
@@ -29,8 +29,9 @@ namespace htp::zoo {
 namespace {
 
 constexpr WhisperSize kWhisperTiny = {4, 4, 384, 6, 1536};  // openai/whisper-tiny (37.76M weights)
+constexpr WhisperSize kWhisperBase = {6, 6, 512, 8, 2048};  // openai/whisper-base (72.59M weights)
 
-// The rest of whisper-tiny's WhisperConfig.
+// The rest of the WhisperConfig, the same for tiny and base.
 constexpr int64_t kMelBins = 80;             // num_mel_bins
 constexpr int64_t kSourcePositions = 1500;   // max_source_positions: encoder frames after conv2's stride 2
 constexpr int64_t kFrames = 2 * kSourcePositions;  // WhisperEncoder rejects input_features of any other length
@@ -285,9 +286,9 @@ void init_whisper_weights(WhisperModelImpl& root) {
 
 }  // namespace
 
-ZooModel build_whisper(const WhisperSize& size, const ZooOptions& options) {
+ZooModel build_whisper(const WhisperSize& size, const ZooOptions& options, const std::string& name) {
   // Validate the options before drawing weights, so a bad size fails fast.
-  const auto shape = sequence_shape("whisper-tiny", options, kDefaultBatch, kDefaultSequence, kTargetPositions);
+  const auto shape = sequence_shape(name, options, kDefaultBatch, kDefaultSequence, kTargetPositions);
   if (size.attention_heads <= 0 || size.d_model % size.attention_heads != 0 || size.d_model % 2 != 0) {
     throw std::invalid_argument("Whisper needs an even d_model divisible by the attention heads");
   }
@@ -310,6 +311,7 @@ ZooModel build_whisper(const WhisperSize& size, const ZooOptions& options) {
   return model;
 }
 
-ZooModel build_whisper_tiny(const ZooOptions& options) { return build_whisper(kWhisperTiny, options); }
+ZooModel build_whisper_tiny(const ZooOptions& options) { return build_whisper(kWhisperTiny, options, "whisper-tiny"); }
+ZooModel build_whisper_base(const ZooOptions& options) { return build_whisper(kWhisperBase, options, "whisper-base"); }
 
 }  // namespace htp::zoo

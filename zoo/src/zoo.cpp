@@ -75,6 +75,7 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
       {"deit-small", build_deit_small},
       {"gpt2", sequence_model(build_gpt2)},
       {"whisper-tiny", sequence_model(build_whisper_tiny)},  // --seq-len is the decoder length
+      {"whisper-base", sequence_model(build_whisper_base)},
       {"tinyllama", sequence_model(build_tinyllama)},
   };
   return models;
