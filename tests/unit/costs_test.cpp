@@ -325,7 +325,8 @@ TEST_P(PublishedMacs, WithinTwoPercent) {
 
 INSTANTIATE_TEST_SUITE_P(Zoo, PublishedMacs,
                          testing::Values(Published{"resnet50", 4.09}, Published{"efficientnet_b0", 0.39},
-                                         Published{"mobilenet_v2", 0.30}, Published{"vit-base", 17.6, 17563650048}),
+                                         Published{"mobilenet_v2", 0.30}, Published{"vit-base", 17.6, 17563650048},
+                                         Published{"yolov8n", 4.35}),
                          [](const testing::TestParamInfo<Published>& info) {
                            std::string name;
                            for (const char* c = info.param.model; *c != '\0'; ++c) {

@@ -67,6 +67,7 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
       {"efficientnet_b5", image_model(efficientnet<EfficientNetVariant::kB5>, 456)},
       {"efficientnet_b6", image_model(efficientnet<EfficientNetVariant::kB6>, 528)},
       {"efficientnet_b7", image_model(efficientnet<EfficientNetVariant::kB7>, 600)},
+      {"yolov8n", [](const ZooOptions& options) { return build_yolov8n(image_input(options, 640)); }},
       {"bert-tiny", sequence_model(build_bert_tiny)},
       {"bert-base", sequence_model(build_bert_base)},
       {"distilbert", sequence_model(build_distilbert)},
