@@ -8,7 +8,9 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <torch/serialize.h>
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 
 #include <algorithm>
 #include <cstring>
@@ -94,10 +96,36 @@ std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, con
   return result;
 }
 
+// The archive's bytes for LibTorch's zip reader, every read clamped to them. torch::pickle_load reads
+// through LibTorch 1.13's VectorReader, which copies whatever range miniz asks for: a damaged central
+// directory made it read 64 KiB past the buffer (fixtures/fuzz/state_dict_reader/). A short read here
+// is an error miniz reports, which becomes the "damaged" message below.
+class BoundedReader : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BoundedReader(const std::string& bytes) : bytes_(bytes) {}
+  size_t size() const override { return bytes_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    if (pos >= bytes_.size()) return 0;
+    const size_t available = std::min<uint64_t>(n, bytes_.size() - pos);
+    std::memcpy(buf, bytes_.data() + pos, available);
+    return available;
+  }
+
+ private:
+  const std::string& bytes_;
+};
+
+// torch::pickle_load's own steps, on a BoundedReader.
+c10::IValue pickle_load(const std::string& bytes) {
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(bytes));
+  return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", c10::nullopt, c10::nullopt,
+                                           c10::nullopt, reader);
+}
+
 std::map<std::string, at::Tensor> read_torch_save(const std::string& bytes, const std::string& path) {
   c10::IValue value;
   try {
-    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+    value = pickle_load(bytes);
   } catch (const std::exception&) {
     // LibTorch's own message here is an internal assertion that would only mislead.
     const ArchiveKind kind = archive_kind(bytes);
