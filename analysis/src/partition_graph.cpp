@@ -142,13 +142,22 @@ bool is_se_block(const OpGraph& graph, const std::vector<int>& ops) {
   return std::find(scaled.begin(), scaled.end(), pooled) != scaled.end();
 }
 
+// Between the scores' MatMul and the Softmax: masks and position biases added (BERT's mask, SAM's
+// decomposed relative positions, each add reading the scores as its first input), a scale, and the views
+// that reshape the scores for a bias.
+int scores_matmul(const OpGraph& graph, const std::vector<int>& ops, int softmax) {
+  constexpr int kMaxSteps = 8;
+  int scores = producer_in(graph, ops, softmax, 0);
+  for (int step = 0; step < kMaxSteps && named(graph, scores, {"Add", "Mul", "Div", "Reshape"}); ++step) {
+    const int first = producer_in(graph, ops, scores, 0);
+    scores = first >= 0 || named(graph, scores, {"Reshape"}) ? first : any_producer_in(graph, ops, scores);
+  }
+  return named(graph, scores, {"MatMul"}) ? scores : -1;
+}
+
 bool has_attention(const OpGraph& graph, const std::vector<int>& ops) {
   for (int softmax : ops) {
-    if (!named(graph, softmax, {"Softmax"})) continue;
-    int scores = producer_in(graph, ops, softmax, 0);
-    if (named(graph, scores, {"Add"})) scores = any_producer_in(graph, ops, scores);        // the mask
-    if (named(graph, scores, {"Mul", "Div"})) scores = any_producer_in(graph, ops, scores);  // the scale
-    if (!named(graph, scores, {"MatMul"})) continue;
+    if (!named(graph, softmax, {"Softmax"}) || scores_matmul(graph, ops, softmax) < 0) continue;
     for (int reader : graph.consumer_nodes(graph.graph().node(graph.ops()[softmax].nodes.back()).output(0))) {
       const int reader_op = graph.op_of_node(reader);
       if (contains(ops, reader_op) && named(graph, reader_op, {"MatMul"})) return true;

@@ -9,7 +9,7 @@ import { WORK_DIR, runCli, caseDir as caseDirIn, expectFailure } from './lib/che
 import { zeroSafetensors } from './lib/safetensors.mjs';
 
 const MODELS = ['resnet18', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'efficientnet_b1',
-  'efficientnet_b2', 'efficientnet_b3', 'efficientnet_b4', 'efficientnet_b5', 'efficientnet_b6', 'efficientnet_b7', 'yolov8n',
+  'efficientnet_b2', 'efficientnet_b3', 'efficientnet_b4', 'efficientnet_b5', 'efficientnet_b6', 'efficientnet_b7', 'yolov8n', 'sam-vit-b',
   'bert-tiny', 'bert-base', 'distilbert', 'roberta', 'vit-base', 'deit-small', 'gpt2', 'whisper-tiny', 'whisper-base',
   'tinyllama'];
 const root = join(WORK_DIR, 'cli_errors');

@@ -168,6 +168,26 @@ TEST(Partition, AttentionIsRecognisedInsideOneUnitOnly) {
   for (const auto& subgraph : cut.subgraphs) EXPECT_FALSE(subgraph.attention);
 }
 
+// Segment Anything's scores: viewed as a grid, relative-position biases added along each axis, viewed back.
+TEST(Partition, AttentionWithDecomposedRelativePositionsIsRecognised) {
+  TinyGraph g;
+  g.input("q", {2, 4, 8}).input("kt", {2, 8, 4}).input("v", {2, 4, 8}).input("rel_h", {2, 2, 2, 2, 1}).input("rel_w", {2, 2, 2, 1, 2});
+  g.output("o");
+  g.initializer("grid", at::tensor({2, 2, 2, 2, 2}, at::kLong)).initializer("flat", at::tensor({2, 4, 4}, at::kLong));
+  g.node("MatMul", {"q", "kt"}, {"scores"}, "attn");
+  g.node("Reshape", {"scores", "grid"}, {"scores_grid"}, "attn");
+  g.node("Add", {"scores_grid", "rel_h"}, {"with_h"}, "attn");
+  g.node("Add", {"with_h", "rel_w"}, {"with_w"}, "attn");
+  g.node("Reshape", {"with_w", "flat"}, {"biased"}, "attn");
+  g.node("Softmax", {"biased"}, {"probs"}, "attn");
+  g.node("MatMul", {"probs", "v"}, {"o"}, "attn");
+  htp::tagging::set_model_metadata(g.model(), "htp.modules", R"({"": {"class": "Net", "parent": null},
+    "attn": {"class": "Attention", "parent": ""}, "attn.qkv": {"class": "Linear", "parent": "attn"}})");
+  const Partition fused = partition(g.model());
+  ASSERT_EQ(fused.subgraphs.size(), 1u);
+  EXPECT_TRUE(fused.subgraphs[0].attention);
+}
+
 TEST(Partition, SummaryAndRooflineClasses) {
   TinyGraph g = conv_se_model();
   const auto summary = htp::analysis::partition_summary(partition(g.model()));

@@ -140,9 +140,9 @@ const std::vector<std::string> kTorchvisionModels = {
 INSTANTIATE_TEST_SUITE_P(Torchvision, ZooModelTest, ::testing::ValuesIn(kTorchvisionModels),
                          [](const auto& info) { return info.param; });
 
-TEST(Zoo, ListsTheTorchvisionModelsThenYoloThenTheTransformers) {
+TEST(Zoo, ListsTheTorchvisionModelsThenYoloAndSamThenTheTransformers) {
   std::vector<std::string> expected = kTorchvisionModels;
-  expected.insert(expected.end(), {"yolov8n", "bert-tiny", "bert-base", "distilbert", "roberta", "vit-base", "deit-small", "gpt2",
+  expected.insert(expected.end(), {"yolov8n", "sam-vit-b", "bert-tiny", "bert-base", "distilbert", "roberta", "vit-base", "deit-small", "gpt2",
                                    "whisper-tiny", "whisper-base", "tinyllama"});
   EXPECT_EQ(htp::zoo::model_names(), expected);
 }
@@ -177,7 +177,7 @@ TEST(Zoo, UnknownModelListsKnownOnes) {
     EXPECT_EQ(std::string(error.what()),
               "unknown model 'nope'; known models: resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, "
               "efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3, efficientnet_b4, efficientnet_b5, "
-              "efficientnet_b6, efficientnet_b7, yolov8n, bert-tiny, bert-base, distilbert, roberta, vit-base, deit-small, "
+              "efficientnet_b6, efficientnet_b7, yolov8n, sam-vit-b, bert-tiny, bert-base, distilbert, roberta, vit-base, deit-small, "
               "gpt2, whisper-tiny, whisper-base, tinyllama");
   }
 }

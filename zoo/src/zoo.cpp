@@ -68,6 +68,7 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
       {"efficientnet_b6", image_model(efficientnet<EfficientNetVariant::kB6>, 528)},
       {"efficientnet_b7", image_model(efficientnet<EfficientNetVariant::kB7>, 600)},
       {"yolov8n", [](const ZooOptions& options) { return build_yolov8n(image_input(options, 640)); }},
+      {"sam-vit-b", [](const ZooOptions& options) { return build_sam_vit_b(image_input(options, 1024)); }},
       {"bert-tiny", sequence_model(build_bert_tiny)},
       {"bert-base", sequence_model(build_bert_base)},
       {"distilbert", sequence_model(build_distilbert)},
