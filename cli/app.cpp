@@ -81,7 +81,7 @@ bool front_runs(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-q" || arg == "--quiet" || arg == "-v" || arg == "--verbose") continue;
-    return arg == "tag" || arg == "extract" || arg == "partition";
+    return arg == "tag" || arg == "extract" || arg == "partition" || arg == "--version";
   }
   return false;
 }

@@ -31,7 +31,7 @@ int run_top_level(TopLevel& top, const std::vector<Command>& commands, const std
 // Keeps the command line for run_full_executable; call first in main.
 void remember_command_line(int argc, char** argv);
 
-// True when the command line names one of the front executable's subcommands (after -q/-v).
+// True when the command line names one of the front executable's subcommands, or --version (after -q/-v).
 bool front_runs(int argc, char** argv);
 
 // Replaces this process with the full executable on the remembered command line. Throws htp::Error

@@ -25,8 +25,9 @@ test('the front executable is not linked against LibTorch', () => {
   assert.ok(!/lib(torch|c10)/.test(needed), needed);
 });
 
-test('tag, extract and partition of a file run without loading LibTorch', () => {
+test('tag, extract, partition of a file and --version run without loading LibTorch', () => {
   const runs = {
+    version: ['--version'],
     tag: ['tag', exported, '--out', join(dir, 'tagged.onnx')],
     extract: ['-q', 'extract', exported, '--scope', 'layer1', '--out', join(dir, 'layer1.onnx')],
     partition: ['partition', exported, '--format', 'json'],
