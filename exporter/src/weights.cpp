@@ -1,5 +1,6 @@
 #include "weights.h"
 
+#include "archive_bounds.h"
 #include "archive_kind.h"
 
 #include "htp/onnxio/file_io.h"
@@ -123,6 +124,9 @@ c10::IValue pickle_load(const std::string& bytes) {
 }
 
 std::map<std::string, at::Tensor> read_torch_save(const std::string& bytes, const std::string& path) {
+  if (auto problem = archive_bounds_problem(bytes)) {
+    throw ExportError("'" + path + "' is not a torch.save archive of a plain dict: " + *problem);
+  }
   c10::IValue value;
   try {
     value = pickle_load(bytes);
