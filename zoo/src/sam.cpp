@@ -259,19 +259,7 @@ ZooModel build_sam_vit_b(InputSpec input) {
   }
   auto root = Sam().ptr();
   init_sam_weights(*root);
-  freeze(*root);
-  ZooModel model;
-  model.module = root;
-  model.forward = [root](const std::vector<torch::Tensor>& inputs) {
-    if (inputs.size() != 1) throw std::invalid_argument("sam-vit-b takes exactly one image tensor");
-    return std::vector<torch::Tensor>{root->forward(inputs[0])};
-  };
-  input.name = "images";
-  input.dim_names = {"batch", "", "", ""};
-  model.inputs = {std::move(input)};
-  model.output_names = {"image_embeddings"};
-  model.output_dim_names = {{"batch", "", "", ""}};
-  return model;
+  return batched_image_model(root, std::move(input), "image_embeddings", {"batch", "", "", ""});
 }
 
 }  // namespace htp::zoo

@@ -314,20 +314,8 @@ ZooModel build_yolov8n(InputSpec input) {
   auto root = DetectionModel().ptr();
   init_weights(*root, LinearInit::kTorchDefault);
   root->layers().detect().dfl().set_bins();
-  freeze(*root);
-  ZooModel model;
-  model.module = root;
-  model.forward = [root](const std::vector<torch::Tensor>& inputs) {
-    if (inputs.size() != 1) throw std::invalid_argument("yolov8n takes exactly one image tensor");
-    return std::vector<torch::Tensor>{root->forward(inputs[0])};
-  };
-  // Ultralytics' ONNX export names its input `images` and its output `output0`.
-  input.name = "images";
-  input.dim_names = {"batch", "", "", ""};
-  model.inputs = {std::move(input)};
-  model.output_names = {"output0"};
-  model.output_dim_names = {{"batch", "", ""}};
-  return model;
+  // Ultralytics' ONNX export names its output `output0`.
+  return batched_image_model(root, std::move(input), "output0", {"batch", "", ""});
 }
 
 }  // namespace htp::zoo
