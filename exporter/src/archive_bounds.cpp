@@ -96,10 +96,13 @@ std::optional<Entry> read_entry(const Bytes& zip, uint64_t at) {
 }
 
 // The length-prefixed strings of a pickle (LibTorch's Unpickler reserves their length before reading)
-// against the bytes left; the walk stops at STOP or an opcode it does not know, which LibTorch refuses too.
+// against the bytes left, and the memo ids of BINPUT / LONG_BINPUT (it reserves twice the id) against
+// the entries stored so far: picklers number them in order. The walk stops at STOP or an opcode it does
+// not know, which LibTorch refuses too.
 std::optional<std::string> pickle_problem(std::string_view pickle) {
   const Bytes bytes(pickle);
   uint64_t at = 0;
+  uint64_t memo_entries = 0;
   auto skip_line = [&] {
     const size_t newline = pickle.find('\n', at);
     at = newline == std::string_view::npos ? pickle.size() : newline + 1;
@@ -111,8 +114,22 @@ std::optional<std::string> pickle_problem(std::string_view pickle) {
       case '.': return std::nullopt;  // STOP
       case '(': case '0': case '1': case '2': case 'N': case 'Q': case 'R': case 'a': case 'b': case 'd': case '}':
       case 'e': case 'l': case ']': case 'o': case 's': case 't': case ')': case 'u': case 0x81: case 0x85: case 0x86:
-      case 0x87: case 0x88: case 0x89: case 0x8f: case 0x90: case 0x91: case 0x92: case 0x93: case 0x94:
+      case 0x87: case 0x88: case 0x89: case 0x8f: case 0x90: case 0x91: case 0x92: case 0x93:
         continue;
+      case 0x94:  // MEMOIZE
+        ++memo_entries;
+        continue;
+      case 'q': case 'r': {  // BINPUT, LONG_BINPUT
+        const auto id = bytes.read(at, op == 'q' ? 1 : 4);
+        if (!id) return std::nullopt;
+        if (*id > memo_entries) {
+          return "its pickle stores memo entry " + std::to_string(*id) + " after " + std::to_string(memo_entries) +
+                 " entries at byte " + std::to_string(at);
+        }
+        at += op == 'q' ? 1 : 4;
+        ++memo_entries;
+        continue;
+      }
       case 'F': case 'I': case 'L': case 'P': case 'S': case 'V': case 'g': case 'p':
         skip_line();
         continue;
@@ -120,9 +137,9 @@ std::optional<std::string> pickle_problem(std::string_view pickle) {
         skip_line();
         skip_line();
         continue;
-      case 'K': case 'h': case 'q': case 0x80: case 0x82: fixed = 1; break;
+      case 'K': case 'h': case 0x80: case 0x82: fixed = 1; break;
       case 'M': case 0x83: fixed = 2; break;
-      case 'J': case 'j': case 'r': case 0x84: fixed = 4; break;
+      case 'J': case 'j': case 0x84: fixed = 4; break;
       case 'G': case 0x95: fixed = 8; break;
       case 'U': case 'C': case 0x8c: case 0x8a: prefix = 1; break;
       case 'T': case 'X': case 'B': case 0x8b: prefix = 4; break;
