@@ -102,13 +102,27 @@ class DebugLogWarnings : public c10::WarningHandler {
   }
 };
 
-// Sets LibTorch up for the forward passes of an export.
-void configure_libtorch() {
-  // Debian's LibTorch starts with one intra-op thread; the forward passes dominate export time.
-  at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  static DebugLogWarnings warnings;
-  c10::Warning::set_warning_handler(&warnings);
-}
+// LibTorch set up for the forward passes of an export, and put back as it was afterwards, so that a
+// program embedding us (module_export.h) keeps its own thread count and warning handler.
+class LibTorchSettings {
+ public:
+  LibTorchSettings() : threads_(at::get_num_threads()), handler_(c10::Warning::get_warning_handler()) {
+    // Debian's LibTorch starts with one intra-op thread; the forward passes dominate export time.
+    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    static DebugLogWarnings warnings;
+    c10::Warning::set_warning_handler(&warnings);
+  }
+  LibTorchSettings(const LibTorchSettings&) = delete;
+  LibTorchSettings& operator=(const LibTorchSettings&) = delete;
+  ~LibTorchSettings() {
+    c10::Warning::set_warning_handler(handler_);
+    at::set_num_threads(threads_);
+  }
+
+ private:
+  int threads_;
+  c10::WarningHandler* handler_;
+};
 
 // How an entry point gets its traced model: from the options' zoo name or archive, or from a
 // module the caller holds.
@@ -134,7 +148,7 @@ Preparer from_module(const torch::jit::Module& module, const std::vector<at::Ten
 // Precondition: no_grad is on. Postcondition: the converted, inherited, tagged (and, with
 // `optimize`, optimized) model, not yet checked.
 TaggedModel build_tagged_model(const Preparer& prepare, const ExportOptions& options, const Stopwatch& clock) {
-  configure_libtorch();
+  const LibTorchSettings settings;
   PreparedModel prepared = prepare();
   const TracedGraph& traced = prepared.traced;
   clock.stage("traced");
