@@ -3,6 +3,7 @@
 #include "htp/optimizer/evaluator.h"
 #include "htp/optimizer/tensor_proto.h"
 
+#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10,7 +11,7 @@ namespace htp::optimizer {
 
 std::map<std::string, at::Tensor> run_graph(const onnx::ModelProto& model,
                                             const std::map<std::string, at::Tensor>& inputs,
-                                            const std::string& model_dir) {
+                                            const std::string& model_dir, std::vector<double>* node_seconds) {
   const onnx::GraphProto& graph = model.graph();
   const int64_t opset = default_opset(model);
   std::unordered_map<std::string, at::Tensor> values;
@@ -35,7 +36,12 @@ std::map<std::string, at::Tensor> run_graph(const onnx::ModelProto& model,
     for (const auto& name : node.input()) ++reads_left[name];
   }
 
+  if (node_seconds && node_seconds->size() != static_cast<size_t>(graph.node_size())) {
+    throw Error("run_graph: node_seconds has " + std::to_string(node_seconds->size()) + " entries for " +
+                std::to_string(graph.node_size()) + " nodes");
+  }
   std::vector<at::Tensor> node_inputs;
+  size_t node_index = 0;
   for (const auto& node : graph.node()) {
     node_inputs.clear();
     for (const auto& name : node.input()) {
@@ -50,7 +56,12 @@ std::map<std::string, at::Tensor> run_graph(const onnx::ModelProto& model,
       }
       node_inputs.push_back(it->second);
     }
+    const auto start = std::chrono::steady_clock::now();
     std::vector<at::Tensor> outputs = evaluate_node(node, node_inputs, opset);
+    if (node_seconds) {
+      (*node_seconds)[node_index] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    ++node_index;
     for (int k = 0; k < node.output_size(); ++k) {
       if (!node.output(k).empty()) values[node.output(k)] = std::move(outputs[static_cast<size_t>(k)]);
     }

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <unordered_set>
@@ -177,6 +178,24 @@ VerifyResult verify_models(const ModelFile& reference, const ModelFile& candidat
     result.reference_outputs.push_back(value);
   }
   return result;
+}
+
+std::vector<double> time_graph_nodes(const ModelFile& file, const VerifyOptions& options, int runs) {
+  const auto inputs = random_inputs(file.model, options);
+  const std::map<std::string, at::Tensor> feeds(inputs.begin(), inputs.end());
+  const size_t nodes = static_cast<size_t>(file.model.graph().node_size());
+  std::vector<std::vector<double>> per_run(static_cast<size_t>(runs) + 1, std::vector<double>(nodes));
+  for (auto& seconds : per_run) run_graph(file.model, feeds, file.dir, &seconds);
+  // The median of each node over the timed runs (the first is the warm-up): a run another process
+  // interrupted moves a mean, not a median.
+  std::vector<double> us(nodes), samples(static_cast<size_t>(runs));
+  for (size_t node = 0; node < nodes; ++node) {
+    for (size_t run = 0; run < samples.size(); ++run) samples[run] = per_run[run + 1][node];
+    std::sort(samples.begin(), samples.end());
+    const size_t mid = samples.size() / 2;
+    us[node] = 1e6 * (samples.size() % 2 ? samples[mid] : (samples[mid - 1] + samples[mid]) / 2);
+  }
+  return us;
 }
 
 }  // namespace htp::optimizer

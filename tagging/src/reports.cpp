@@ -19,13 +19,6 @@ std::map<std::string, size_t> nodes_per_module(const onnx::GraphProto& graph) {
   return counts;
 }
 
-// Scope → {class, parent} as the model's `htp.modules` lists it; empty for an untagged model.
-nlohmann::json listed_modules(const onnx::ModelProto& model) {
-  auto text = model_metadata(model, kModulesKey);
-  auto modules = text ? nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false) : nlohmann::json();
-  return modules.is_object() ? modules : nlohmann::json::object();
-}
-
 nlohmann::json module_tree_report(const onnx::ModelProto& model) {
   nlohmann::json modules = listed_modules(model);
   std::map<std::string, std::vector<std::string>> children;
@@ -59,6 +52,12 @@ nlohmann::json node_tags(const onnx::GraphProto& graph) {
 }
 
 }  // namespace
+
+nlohmann::json listed_modules(const onnx::ModelProto& model) {
+  auto text = model_metadata(model, kModulesKey);
+  auto modules = text ? nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false) : nlohmann::json();
+  return modules.is_object() ? modules : nlohmann::json::object();
+}
 
 nlohmann::json coverage_report(const onnx::ModelProto& model) {
   const onnx::GraphProto& graph = model.graph();

@@ -31,8 +31,11 @@ int64_t default_opset(const onnx::ModelProto& model);
 // (ONNX requires a topological order), reading initializers, external data from `model_dir`.
 // Returns the graph outputs by name. Intermediate tensors are released after their last reader.
 // An initializer that is also a graph input takes the value given in `inputs` when there is one.
+// With `node_seconds` (one entry per main-graph node), each node's evaluation time is added to its
+// entry (`htp-export profile` without a trace).
 std::map<std::string, at::Tensor> run_graph(const onnx::ModelProto& model,
                                             const std::map<std::string, at::Tensor>& inputs,
-                                            const std::string& model_dir = ".");
+                                            const std::string& model_dir = ".",
+                                            std::vector<double>* node_seconds = nullptr);
 
 }  // namespace htp::optimizer

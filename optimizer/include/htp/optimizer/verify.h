@@ -59,4 +59,8 @@ std::vector<std::pair<std::string, at::Tensor>> random_inputs(const onnx::ModelP
 // sizes) or an output's shape differs; a numeric difference is reported, not thrown.
 VerifyResult verify_models(const ModelFile& reference, const ModelFile& candidate, const VerifyOptions& options);
 
+// µs per main-graph node per run, each node's median over `runs` timed runs of run_graph after one
+// warm-up run, on the same random inputs (`htp-export profile` without a trace).
+std::vector<double> time_graph_nodes(const ModelFile& file, const VerifyOptions& options, int runs);
+
 }  // namespace htp::optimizer

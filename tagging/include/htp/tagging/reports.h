@@ -8,6 +8,10 @@
 
 namespace htp::tagging {
 
+// Scope → {class, parent} as the model's `htp.modules` lists it; empty for an untagged model or an
+// unreadable listing.
+nlohmann::json listed_modules(const onnx::ModelProto& model);
+
 // Coverage: nodes, tagged, empty_tags, coverage, counts by source, auxiliary nodes (total and by op
 // type, see node_roles), inheritance rate (null when nothing needed placing), nodes per module.
 nlohmann::json coverage_report(const onnx::ModelProto& model);
