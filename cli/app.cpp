@@ -29,7 +29,7 @@ std::filesystem::path full_executable_path() {
   for (const auto& candidate : {dir / "htp-export-torch", dir / ".." / "libexec" / "htp-export" / "htp-export-torch"}) {
     if (std::filesystem::is_regular_file(candidate, error)) return candidate;
   }
-  throw Error("htp-export-torch, which runs every command but tag, extract and partition of a file, is neither in " +
+  throw Error("htp-export-torch, which runs the commands that need LibTorch, is neither in " +
               dir.string() + " nor in " + (dir / ".." / "libexec" / "htp-export").lexically_normal().string() +
               ": the installation is incomplete");
 }
@@ -75,13 +75,27 @@ int run_top_level(TopLevel& top, const std::vector<Command>& commands, const std
   }
 }
 
+std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& entries, const std::string& option) {
+  std::map<std::string, int64_t> dims;
+  for (const auto& entry : entries) {
+    const size_t equals = entry.find('=');
+    const std::string value = equals == std::string::npos ? "" : entry.substr(equals + 1);
+    const bool digits = !value.empty() && value.size() <= 18 && value.find_first_not_of("0123456789") == std::string::npos;
+    if (equals == 0 || !digits || std::stoll(value) <= 0) {
+      throw Error("invalid " + option + " entry '" + entry + "': expected NAME=POSITIVE integer, e.g. batch=2");
+    }
+    dims[entry.substr(0, equals)] = std::stoll(value);
+  }
+  return dims;
+}
+
 void remember_command_line(int argc, char** argv) { command_line.assign(argv, argv + argc + 1); }
 
 bool front_runs(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-q" || arg == "--quiet" || arg == "-v" || arg == "--verbose") continue;
-    return arg == "tag" || arg == "extract" || arg == "partition" || arg == "--version";
+    return arg == "tag" || arg == "extract" || arg == "partition" || arg == "profile" || arg == "report" || arg == "--version";
   }
   return false;
 }

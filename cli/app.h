@@ -1,8 +1,8 @@
 // What both executables behind `htp-export` share. The front executable `htp-export` links only the
-// torch-free libraries and runs tag, extract and partition of a file itself, so they start without
-// loading LibTorch's 288 shared libraries; every other command line it hands, unchanged, to the full
-// executable `htp-export-torch` (next to it in the build tree, in ../libexec/htp-export/ when
-// installed) by exec, keeping its process id.
+// torch-free libraries and runs tag, extract, partition of a file, report, and profile with a trace
+// itself, so they start without loading LibTorch's 288 shared libraries; every other command line it
+// hands, unchanged, to the full executable `htp-export-torch` (next to it in the build tree, in
+// ../libexec/htp-export/ when installed) by exec, keeping its process id.
 #pragma once
 
 #include "commands.h"
@@ -32,6 +32,8 @@ int run_top_level(TopLevel& top, const std::vector<Command>& commands, const std
 void remember_command_line(int argc, char** argv);
 
 // True when the command line names one of the front executable's subcommands, or --version (after -q/-v).
+// Those of them that need ATen for some options (partition --model, profile without a trace) call
+// run_full_executable after parsing.
 bool front_runs(int argc, char** argv);
 
 // Replaces this process with the full executable on the remembered command line. Throws htp::Error

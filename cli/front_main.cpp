@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   htp::cli::TopLevel top;
   const std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(top.app),
                                                    htp::cli::add_partition_command(top.app, std::nullopt),
+                                                   htp::cli::add_profile_command(top.app, std::nullopt),
+                                                   htp::cli::add_report_command(top.app),
                                                    htp::cli::add_tag_command(top.app)};
   return htp::cli::run_top_level(top, commands, [] { return 0; }, argc, argv);
 }

@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
   app.add_flag("--list-models", list_models, "print the built-in model names and exit");
   std::vector<htp::cli::Command> commands = {htp::cli::add_extract_command(app), htp::cli::add_optimize_command(app),
                                              htp::cli::add_partition_command(app, zoo_models()),
+                                             htp::cli::add_profile_command(app, htp::cli::aten_node_timer()),
+                                             htp::cli::add_report_command(app),
                                              htp::cli::add_stats_command(app), htp::cli::add_tag_command(app),
                                              htp::cli::add_verify_command(app)};
   return htp::cli::run_top_level(top, commands, [&] {

@@ -66,24 +66,6 @@ std::string unit_description(const analysis::FusionUnit& unit) {
   return "innermost non-leaf module";
 }
 
-std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& dims) {
-  std::map<std::string, int64_t> values;
-  for (const auto& dim : dims) {
-    const auto equals = dim.find('=');
-    size_t used = 0;
-    long long value = -1;
-    try {
-      if (equals != std::string::npos) value = std::stoll(dim.substr(equals + 1), &used);
-    } catch (const std::exception&) {
-    }
-    if (equals == std::string::npos || equals == 0 || used == 0 || used != dim.size() - equals - 1 || value <= 0) {
-      throw Error("partition: invalid --dims entry '" + dim + "': expected NAME=POSITIVE, e.g. batch=1");
-    }
-    values[dim.substr(0, equals)] = value;
-  }
-  return values;
-}
-
 std::vector<std::string> family_models(const ZooModels& zoo, const std::string& family) {
   std::vector<std::string> models;
   for (const auto& name : zoo.names()) {
@@ -96,7 +78,7 @@ std::vector<std::string> family_models(const ZooModels& zoo, const std::string& 
 class Partitioner {
  public:
   explicit Partitioner(const PartitionOptions& options)
-      : unit_(fusion_unit(options)), device_(analysis::device_profile(options.device)), dims_(parse_dims(options.dims)) {}
+      : unit_(fusion_unit(options)), device_(analysis::device_profile(options.device)), dims_(parse_dims(options.dims, "--dims")) {}
 
   // The full report of one model: its summary, every subgraph, the unit and the device.
   nlohmann::json report(const onnx::ModelProto& model, const std::string& name) const {

@@ -11,6 +11,8 @@
 #include "htp/optimizer/verify.h"
 
 #include <filesystem>
+#include <limits>
+#include <malloc.h>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -26,16 +28,6 @@ struct VerifyCommandOptions {
   std::vector<std::string> dims;
   std::string save_io;
 };
-
-std::pair<std::string, int64_t> parse_dim(const std::string& text) {
-  const size_t equals = text.find('=');
-  const std::string value = equals == std::string::npos ? "" : text.substr(equals + 1);
-  const bool digits = !value.empty() && value.size() <= 18 && value.find_first_not_of("0123456789") == std::string::npos;
-  if (equals == 0 || !digits || std::stoll(value) <= 0) {
-    throw Error("invalid --dim '" + text + "': expected name=positive integer, e.g. batch=2");
-  }
-  return {text.substr(0, equals), std::stoll(value)};
-}
 
 std::string number(double value) {
   std::ostringstream out;
@@ -63,7 +55,7 @@ void save_io(const std::string& dir, const optimizer::VerifyResult& result) {
 int run_verify(const VerifyCommandOptions& options) {
   optimizer::VerifyOptions verify;
   verify.seed = options.seed;
-  for (const auto& dim : options.dims) verify.dims.insert(parse_dim(dim));
+  verify.dims = parse_dims(options.dims, "--dim");
   const onnx::ModelProto first = onnxio::read_onnx_model(options.first);
   const onnx::ModelProto second = onnxio::read_onnx_model(options.second);
   const optimizer::VerifyResult result = optimizer::verify_models({first, onnxio::model_folder(options.first)},
@@ -98,6 +90,22 @@ int run_verify(const VerifyCommandOptions& options) {
 }
 
 }  // namespace
+
+NodeTimer aten_node_timer() {
+  return [](const onnx::ModelProto& model, const std::string& model_dir, int runs, const std::map<std::string, int64_t>& dims,
+            uint64_t seed) {
+    // glibc hands large blocks back to the kernel on free, so every run would fault in each big
+    // activation's pages again and charge that to the early, large layers. ONNX Runtime keeps an
+    // arena; keeping freed memory in the heap measures what it would.
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+    optimizer::VerifyOptions options;
+    options.seed = seed;
+    options.dims = dims;
+    options.default_dim = 1;
+    return optimizer::time_graph_nodes({model, model_dir}, options, runs);
+  };
+}
 
 Command add_verify_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand(

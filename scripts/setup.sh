@@ -10,7 +10,9 @@ packages=(build-essential cmake ccache libtorch-dev libonnx-dev libprotobuf-dev 
           # and OpenBLAS takes the alternative over (bert-base export 3.8 s → 2.5 s)
           libopenblas0-pthread
           # test fixtures only: the torchvision family is traced at test time, never used by htp-export
-          python3-torchvision)
+          python3-torchvision
+          # the e2e tests render the HTML report in headless Chromium (driven by npm's puppeteer-core)
+          chromium)
 # A machine may bring its own node and npm; Debian's are installed only when there are none.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()

@@ -1,9 +1,10 @@
 // End to end, the two executables behind `htp-export` (issue 18, cli/app.h): tag, extract and
-// partition of a file run in the front executable without loading LibTorch; every other command line
-// runs in htp-export-torch, found next to the front; without it, one error line.
+// partition of a file, profile and report with a trace run in the front executable without loading
+// LibTorch; every other command line runs in htp-export-torch, found next to the front; without it,
+// one error line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CLI, WORK_DIR, caseDir, exportOrThrow, readModel } from './lib/checks.mjs';
@@ -25,8 +26,18 @@ test('the front executable is not linked against LibTorch', () => {
   assert.ok(!/lib(torch|c10)/.test(needed), needed);
 });
 
-test('tag, extract, partition of a file and --version run without loading LibTorch', () => {
+// An ONNX Runtime profile of one run of `model`: 10 µs per node.
+function syntheticTrace(model) {
+  return JSON.stringify([{ cat: 'Session', name: 'model_run', ts: 0, dur: 10 * model.nodes.length },
+    ...model.nodes.map((node, k) => ({ cat: 'Node', name: `${node.name}_kernel_time`, ts: 10 * k, dur: 10, args: { op_name: node.opType } }))]);
+}
+
+test('tag, extract, partition of a file, profile and report with a trace, and --version run without loading LibTorch', () => {
+  const trace = join(dir, 'trace.json');
+  writeFileSync(trace, syntheticTrace(readModel(exported)));
   const runs = {
+    profile: ['profile', exported, '--ort-profile', trace, '--format', 'json'],
+    report: ['-q', 'report', exported, '--html', join(dir, 'report.html'), '--ort-profile', trace],
     version: ['--version'],
     tag: ['tag', exported, '--out', join(dir, 'tagged.onnx')],
     extract: ['-q', 'extract', exported, '--scope', 'layer1', '--out', join(dir, 'layer1.onnx')],
@@ -41,8 +52,9 @@ test('tag, extract, partition of a file and --version run without loading LibTor
   assert.ok(readModel(join(dir, 'layer1.onnx')).nodes.every((node) => node.metadata['htp.scope'].startsWith('layer1')));
 });
 
-test('export, --list-models and partition --model run in htp-export-torch', () => {
+test('export, --list-models, partition --model and profile without a trace run in htp-export-torch', () => {
   assert.ok(loadedLibraries(['--list-models']).some(torchLibrary));
+  assert.ok(loadedLibraries(['profile', exported, '--runs', '1', '--format', 'json']).some(torchLibrary));
   const listed = execFileSync(CLI, ['--list-models'], { encoding: 'utf8' }).split('\n');
   assert.ok(listed.includes('resnet18'));
   const report = JSON.parse(execFileSync(CLI, ['-q', 'partition', '--model', 'resnet18', '--format', 'json'], { encoding: 'utf8' }));
@@ -60,7 +72,7 @@ test('without htp-export-torch beside it, a command that needs it is one error l
   assert.equal(result.status, 1);
   const lines = result.stderr.trim().split('\n');
   assert.equal(lines.length, 1, result.stderr);
-  assert.match(lines[0], /^htp-export: error: htp-export-torch, which runs every command but tag, extract and partition of a file, is neither in .* the installation is incomplete$/);
+  assert.match(lines[0], /^htp-export: error: htp-export-torch, which runs the commands that need LibTorch, is neither in .* the installation is incomplete$/);
   const tagged = spawnSync(front, ['tag', exported, '--out', join(alone, 'tagged.onnx')], { encoding: 'utf8' });
   assert.equal(tagged.status, 0, tagged.stderr);
   assert.ok(readFileSync(join(alone, 'tagged.onnx')).length > 0);

@@ -109,6 +109,6 @@ test('a copy with other weights exits non-zero with one line', () => {
 test('different interfaces and bad --dim values are one-line errors', () => {
   assert.match(expectFailure(['verify', files.resnet18, files['bert-tiny']]), /^input '\S+' is only in the (first|second) model$/);
   assert.match(expectFailure(['verify', files['bert-tiny'], files['bert-tiny'], '--dim', 'batchh=2']), /no input has a dim named 'batchh'/);
-  assert.match(expectFailure(['verify', files['bert-tiny'], files['bert-tiny'], '--dim', 'batch=0']), /invalid --dim 'batch=0'/);
+  assert.match(expectFailure(['verify', files['bert-tiny'], files['bert-tiny'], '--dim', 'batch=0']), /invalid --dim entry 'batch=0'/);
   assert.match(expectFailure(['verify', files.resnet18, join(dir, 'missing.onnx')]), /missing\.onnx/);
 });
