@@ -155,6 +155,14 @@ nlohmann::json report_data(const onnx::ModelProto& model, const ModuleLayout& la
 
   int64_t param_bytes = 0;
   for (const auto& own : figures) param_bytes += own.param_bytes;
+  // Every module object has the same keys, in the same (sorted) order: rows of their values.
+  nlohmann::json module_keys = nlohmann::json::array(), module_rows = nlohmann::json::array();
+  for (const auto& [key, value] : modules.at(0).items()) module_keys.push_back(key);
+  for (auto& module : modules) {
+    nlohmann::json row = nlohmann::json::array();
+    for (auto& [key, value] : module.items()) row.push_back(std::move(value));
+    module_rows.push_back(std::move(row));
+  }
   return {{"file", file_name},
           {"tagged", layout.tagged},
           {"nodes", layout.nodes.size()},
@@ -167,7 +175,8 @@ nlohmann::json report_data(const onnx::ModelProto& model, const ModuleLayout& la
                                                {"unmatched_us", profile->unmatched_us}}
                               : nlohmann::json()},
           {"op_types", op_types},
-          {"modules", modules}};
+          {"module_keys", module_keys},
+          {"modules", module_rows}};
 }
 
 std::string report_html(const nlohmann::json& data) {

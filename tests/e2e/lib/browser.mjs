@@ -10,17 +10,21 @@ export const CHROMIUM = process.env.HTP_CHROMIUM ?? '/usr/bin/chromium';
 export const REPORT_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), '../../../analysis/src/report_page.html');
 
 // The template filled with `data` the way `htp-export report --html` fills it: every '<' of the JSON
-// written as \u003c, so no text in it can end or open a tag inside the script element.
+// written as \u003c, so no text in it can end or open a tag inside the script element, and the modules
+// as rows of values under `module_keys`.
 export function reportHtml(data) {
-  const json = JSON.stringify(data).replaceAll('<', '\\u003c');
+  const moduleKeys = Object.keys(data.modules[0]);
+  const rows = data.modules.map((module) => moduleKeys.map((key) => module[key]));
+  const json = JSON.stringify({ ...data, module_keys: moduleKeys, modules: rows }).replaceAll('<', '\\u003c');
   return readFileSync(REPORT_TEMPLATE, 'utf8').replace('__HTP_REPORT_DATA__', () => json);
 }
 
 // Opens `htmlPath` and waits until the report has drawn (body[data-ready="1"]). Any request other than
-// the page's own is recorded in `requests`; those that would leave the machine (anything but file:,
-// data: and about:) are aborted. `errors` collects uncaught exceptions and console errors.
+// the page's own is recorded in `requests`; with `intercept` (the default), those that would leave the
+// machine (anything but file:, data: and about:) are aborted. `errors` collects uncaught exceptions
+// and console errors.
 // `load()` opens the page again, from a clean state. Call `close()` when done.
-export async function openPage(htmlPath, { width = 1280, height = 900, timeout = 60000 } = {}) {
+export async function openPage(htmlPath, { width = 1280, height = 900, timeout = 60000, intercept = true } = {}) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'htp_chromium_'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
@@ -40,10 +44,13 @@ export async function openPage(htmlPath, { width = 1280, height = 900, timeout =
     page.setDefaultTimeout(timeout);
     const requests = [];
     const errors = [];
-    await page.setRequestInterception(true);
+    // Interception routes every request, the page's own included, through the DevTools protocol:
+    // a timing without it (`intercept: false`) is what a user's browser sees.
+    await page.setRequestInterception(intercept);
     page.on('request', (request) => {
       const target = request.url();
       if (target !== url) requests.push(target);
+      if (!intercept) return;
       if (/^(file|data|about):/.test(target)) request.continue();
       else request.abort('blockedbyclient');
     });

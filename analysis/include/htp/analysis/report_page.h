@@ -16,7 +16,7 @@
 
 namespace htp::analysis {
 
-// The page's data (schema in docs/report.md). `dims` sizes symbolic input dims for the costs, as in
+// The page's data (schema in docs/profile.md): modules as rows of values under "module_keys". `dims` sizes symbolic input dims for the costs, as in
 // compute_costs; `profile` may be null.
 nlohmann::json report_data(const onnx::ModelProto& model, const ModuleLayout& layout, const std::string& file_name,
                            const std::map<std::string, int64_t>& dims, const RuntimeProfile* profile);
