@@ -1,6 +1,6 @@
 // `htp-export profile FILE [--ort-profile TRACE]` and `htp-export report FILE --html OUT`: runtime and
-// costs per PyTorch module (docs/profile.md, docs/report.md). Both are torch-free with a trace;
-// profile without one times the nodes with the ATen evaluator, in the full executable.
+// costs per PyTorch module (docs/profile.md). Both are torch-free with a trace; profile without one
+// times the nodes with the ATen evaluator, in the full executable.
 #include "app.h"
 #include "commands.h"
 
