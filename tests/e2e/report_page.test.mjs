@@ -208,6 +208,8 @@ test('the search keeps the modules that match and their ancestors; clearing it r
   assert.deepEqual(await shownBy('pool'), ['', 'pool']);
   assert.deepEqual(await shownBy('no such module'), []);
   assert.match(await page.$eval('#search-count', (e) => e.textContent), /no module matches/);
+  // Cleared while the search holds a collapsed module open.
+  await shownBy('attn');
   await searchFor(page, '');
   assert.deepEqual(await Promise.all(data.modules.map((m) => expandedState(page, m.scope))), before);
   for (const m of data.modules) assert.equal(await visible(page, m.scope), m.depth <= 2, m.scope);
