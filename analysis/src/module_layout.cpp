@@ -13,6 +13,16 @@
 namespace htp::analysis {
 namespace {
 
+// The index of `scope` or of its longest dotted prefix in `index`; 0 (the root) when none is there.
+int nearest_listed(const std::unordered_map<std::string, int>& index, std::string scope) {
+  for (;;) {
+    if (auto it = index.find(scope); it != index.end()) return it->second;
+    if (scope.empty()) return 0;
+    const auto dot = scope.rfind('.');
+    scope = dot == std::string::npos ? "" : scope.substr(0, dot);
+  }
+}
+
 // The listed modules by index, before ordering: scope, class and parent scope.
 struct Listing {
   std::vector<ModuleLayout::Module> modules;
@@ -27,14 +37,7 @@ struct Listing {
     return it->second;
   }
 
-  int listed(std::string scope) const {
-    for (;;) {
-      if (auto it = index.find(scope); it != index.end()) return it->second;
-      if (scope.empty()) return 0;
-      const auto dot = scope.rfind('.');
-      scope = dot == std::string::npos ? "" : scope.substr(0, dot);
-    }
-  }
+  int listed(const std::string& scope) const { return nearest_listed(index, scope); }
 };
 
 Listing read_listing(const onnx::ModelProto& model, bool& tagged) {
@@ -53,14 +56,7 @@ Listing read_listing(const onnx::ModelProto& model, bool& tagged) {
 
 }  // namespace
 
-int ModuleLayout::owner_of(std::string name) const {
-  for (;;) {
-    if (auto it = index_of_scope.find(name); it != index_of_scope.end()) return it->second;
-    if (name.empty()) return 0;
-    const auto dot = name.rfind('.');
-    name = dot == std::string::npos ? "" : name.substr(0, dot);
-  }
-}
+int ModuleLayout::owner_of(const std::string& name) const { return nearest_listed(index_of_scope, name); }
 
 ModuleLayout module_layout(const onnx::ModelProto& model) {
   ModuleLayout layout;

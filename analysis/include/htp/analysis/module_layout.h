@@ -27,7 +27,7 @@ struct ModuleLayout {
 
   // The module whose scope is `name` or its longest listed dotted prefix; 0 (the root) when none.
   // Initializers named like state_dict keys ("layer1.0.conv1.weight") thus go to their owner.
-  int owner_of(std::string name) const;
+  int owner_of(const std::string& name) const;
 
   std::unordered_map<std::string, int> index_of_scope;
 };
