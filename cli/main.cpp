@@ -47,6 +47,12 @@ htp::cli::ZooModels zoo_models() {
           }};
 }
 
+std::string hf_model_types() {
+  std::string joined;
+  for (const auto& type : htp::zoo::hf_model_types()) joined += (joined.empty() ? "" : ", ") + type;
+  return joined;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,6 +63,9 @@ int main(int argc, char** argv) {
   bool list_models = false;
   app.add_option("--model", options.model, "built-in zoo model to export (see --list-models)");
   app.add_option("--torchscript", options.torchscript, "TorchScript archive to export (torch.jit.trace / torch.jit.script output)");
+  app.add_option("--hf-dir", options.hf_dir,
+                 "Hugging Face model directory to export: config.json with model.safetensors, its shards, or no weights "
+                 "(drawn from --seed); model types: " + hf_model_types());
   app.add_option("--input", options.input_files, "example input as a .npy file; repeat in forward-argument order");
   app.add_option("--out", options.out, "ONNX file to write (written atomically)");
   app.add_option("--save-io", options.save_io_dir, "directory for example inputs in_K.npy and LibTorch outputs ref_K.npy");
@@ -92,8 +101,8 @@ int main(int argc, char** argv) {
       for (const auto& name : htp::zoo::model_names()) std::cout << name << "\n";
       return 0;
     }
-    if (options.model.empty() && options.torchscript.empty()) {
-      throw htp::exporter::ExportError("nothing to export: give --model NAME (see --list-models) or --torchscript FILE");
+    if (options.model.empty() && options.torchscript.empty() && options.hf_dir.empty()) {
+      throw htp::exporter::ExportError("nothing to export: give --model NAME (see --list-models), --torchscript FILE or --hf-dir DIR");
     }
     if (options.out.empty()) throw htp::exporter::ExportError("missing --out FILE");
     if (options.fold_limit && !options.optimize) throw htp::exporter::ExportError("--fold-limit applies with --optimize");

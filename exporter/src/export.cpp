@@ -129,17 +129,22 @@ class LibTorchSettings {
 using Preparer = std::function<PreparedModel()>;
 
 Preparer from_options(const ExportOptions& options) {
-  if (options.model.empty() == options.torchscript.empty()) throw ExportError("give one of --model NAME or --torchscript FILE");
-  return [&options] { return options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options); };
+  const int sources = !options.model.empty() + !options.torchscript.empty() + !options.hf_dir.empty();
+  if (sources != 1) throw ExportError("give one of --model NAME, --torchscript FILE or --hf-dir DIR");
+  return [&options] {
+    if (!options.hf_dir.empty()) return prepare_hf_model(options);
+    return options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options);
+  };
 }
 
 // A module given to the API brings its own inputs; options that choose a model or make inputs would be ignored.
 Preparer from_module(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs, const ExportOptions& options) {
-  const bool chooses_model = !options.model.empty() || !options.torchscript.empty() || !options.weights.empty();
+  const bool chooses_model =
+      !options.model.empty() || !options.torchscript.empty() || !options.hf_dir.empty() || !options.weights.empty();
   const bool makes_inputs = !options.input_files.empty() || !options.input_shapes.empty() || !options.input_dtypes.empty() ||
                             options.batch != 0 || options.seq_len != 0;
   if (chooses_model || makes_inputs) {
-    throw ExportError("a module given to export_module brings its own inputs and weights: leave model, torchscript, weights, "
+    throw ExportError("a module given to export_module brings its own inputs and weights: leave model, torchscript, hf_dir, weights, "
                       "input_files, input_shapes, input_dtypes, batch and seq_len unset");
   }
   return [&module, &inputs, &options] { return prepare_module(module, inputs, options.name.empty() ? "module" : options.name); };

@@ -1,5 +1,6 @@
 #include "model_source.h"
 
+#include "hf_dir.h"
 #include "htp/exporter/errors.h"
 #include "htp/exporter/npy.h"
 #include "htp/onnxio/tensor_data.h"
@@ -84,6 +85,16 @@ std::vector<at::Tensor> torchscript_inputs(const ExportOptions& options) {
   return inputs;
 }
 
+// Draws the example inputs of a built model from `seed` and traces it.
+PreparedModel prepare_built_model(std::string name, zoo::ZooModel model, uint64_t seed) {
+  torch::manual_seed(seed);
+  std::vector<at::Tensor> inputs;
+  for (const auto& spec : model.inputs) inputs.push_back(spec.example ? spec.example(spec.shape) : random_input(spec.shape, spec.dtype));
+  TracedGraph traced = trace_zoo_model(model, inputs);
+  auto reference = [model, inputs] { return model.forward(inputs); };
+  return PreparedModel{std::move(name), std::move(traced), inputs, reference};
+}
+
 }  // namespace
 
 PreparedModel prepare_zoo_model(const ExportOptions& options) {
@@ -106,12 +117,15 @@ PreparedModel prepare_zoo_model(const ExportOptions& options) {
     spdlog::info("loading weights from {}", options.weights);
     load_state_dict(*model.module, read_state_dict(options.weights), options.weights, model.ignored_checkpoint_keys);
   }
-  torch::manual_seed(options.seed);
-  std::vector<at::Tensor> inputs;
-  for (const auto& spec : model.inputs) inputs.push_back(spec.example ? spec.example(spec.shape) : random_input(spec.shape, spec.dtype));
-  TracedGraph traced = trace_zoo_model(model, inputs);
-  auto reference = [model, inputs] { return model.forward(inputs); };
-  return PreparedModel{options.model, std::move(traced), inputs, reference};
+  return prepare_built_model(options.model, std::move(model), options.seed);
+}
+
+PreparedModel prepare_hf_model(const ExportOptions& options) {
+  if (!options.weights.empty()) throw ExportError("--weights applies to zoo models; --hf-dir reads the directory's own");
+  if (!options.input_files.empty() || !options.input_dtypes.empty() || !options.input_shapes.empty()) {
+    throw ExportError("--hf-dir models take --batch and --seq-len, not --input, --input-shape or --input-dtype");
+  }
+  return prepare_built_model(options.hf_dir, load_hf_model(options), options.seed);
 }
 
 PreparedModel prepare_torchscript_model(const ExportOptions& options) {

@@ -21,6 +21,7 @@ struct PreparedModel {
 };
 
 PreparedModel prepare_zoo_model(const ExportOptions& options);
+PreparedModel prepare_hf_model(const ExportOptions& options);
 PreparedModel prepare_torchscript_model(const ExportOptions& options);
 // A module the caller loaded or scripted, in eval mode; `inputs` are its forward arguments in order.
 PreparedModel prepare_module(torch::jit::Module module, std::vector<at::Tensor> inputs, std::string name);

@@ -150,13 +150,6 @@ std::map<std::string, at::Tensor> read_torch_save(const std::string& bytes, cons
   return result;
 }
 
-std::string join_names(const std::vector<std::string>& names) {
-  std::string result;
-  for (size_t i = 0; i < names.size() && i < 5; ++i) result += (i ? ", " : "") + names[i];
-  if (names.size() > 5) result += ", ... (" + std::to_string(names.size()) + " in all)";
-  return result;
-}
-
 // `key` matches `pattern` where every '*' stands for one non-empty name component (no '.').
 bool matches(const std::string& pattern, const std::string& key) {
   size_t p = 0, k = 0;
@@ -232,7 +225,32 @@ std::map<std::string, at::Tensor> model_entries(const Targets& targets, const st
   return entries;
 }
 
+// A checkpoint tensor of dtype `from` loads into a tensor of dtype `to` when both are floating point (F16 and
+// BF16 widen to float32 exactly; F64 rounds as a Python load_state_dict would) or both are integers or bools.
+bool converts_exactly_enough(at::ScalarType from, at::ScalarType to) {
+  if (at::isComplexType(from) || at::isComplexType(to)) return from == to;
+  return at::isFloatingType(from) == at::isFloatingType(to);
+}
+
+Targets module_targets(const torch::nn::Module& module) {
+  Targets targets;
+  for (const auto& item : module.named_parameters()) targets.emplace(item.key(), item.value());
+  for (const auto& item : module.named_buffers()) targets.emplace(item.key(), item.value());
+  return targets;
+}
+
 }  // namespace
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string result;
+  for (size_t i = 0; i < names.size() && i < 5; ++i) result += (i ? ", " : "") + names[i];
+  if (names.size() > 5) result += ", ... (" + std::to_string(names.size()) + " in all)";
+  return result;
+}
+
+std::string checkpoint_prefix(const torch::nn::Module& module, const std::map<std::string, at::Tensor>& state) {
+  return base_model_prefix(module_targets(module), state);
+}
 
 std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
   std::string bytes = read_file(path);
@@ -243,17 +261,17 @@ std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
 
 void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& checkpoint, const std::string& path,
                      const std::vector<std::string>& ignored_keys) {
-  Targets targets;
-  for (const auto& item : module.named_parameters()) targets.emplace(item.key(), item.value());
-  for (const auto& item : module.named_buffers()) targets.emplace(item.key(), item.value());
+  Targets targets = module_targets(module);
   const std::map<std::string, at::Tensor> state = model_entries(targets, checkpoint, ignored_keys, path);
-  std::vector<std::string> missing, unexpected, misshaped;
+  std::vector<std::string> missing, unexpected, misshaped, mistyped;
   for (const auto& [name, target] : targets) {
     auto it = state.find(name);
     if (it == state.end()) {
       missing.push_back(name);
     } else if (it->second.sizes() != target.sizes()) {
       misshaped.push_back(name + " " + c10::str(it->second.sizes()) + " vs " + c10::str(target.sizes()));
+    } else if (!converts_exactly_enough(it->second.scalar_type(), target.scalar_type())) {
+      mistyped.push_back(name + " " + c10::toString(it->second.scalar_type()) + " vs " + c10::toString(target.scalar_type()));
     }
   }
   for (const auto& entry : state) {
@@ -263,6 +281,7 @@ void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::
   if (!missing.empty()) problems += "missing " + join_names(missing);
   if (!unexpected.empty()) problems += std::string(problems.empty() ? "" : "; ") + "unexpected " + join_names(unexpected);
   if (!misshaped.empty()) problems += std::string(problems.empty() ? "" : "; ") + "wrong shape " + join_names(misshaped);
+  if (!mistyped.empty()) problems += std::string(problems.empty() ? "" : "; ") + "wrong dtype " + join_names(mistyped);
   if (!problems.empty()) throw ExportError("weights '" + path + "' do not match the model: " + problems);
   at::NoGradGuard no_grad;
   for (auto& [name, target] : targets) target.copy_(state.at(name));

@@ -13,8 +13,15 @@ namespace htp::exporter {
 // Reads a safetensors file or a torch.save(dict(...)) archive into name → tensor.
 std::map<std::string, at::Tensor> read_state_dict(const std::string& path);
 
-// Copies every tensor into the module's parameters and buffers of the same name. Throws
-// ExportError naming the missing, unexpected or mis-shaped tensors; the module is unchanged then.
+// The first five names, then how many there are in all, for messages.
+std::string join_names(const std::vector<std::string>& names);
+
+// The prefix ("bert.", or "" for none) under which `state` holds most of the module's tensors.
+std::string checkpoint_prefix(const torch::nn::Module& module, const std::map<std::string, at::Tensor>& state);
+
+// Copies every tensor into the module's parameters and buffers of the same name, converting floating point
+// dtypes (F16, BF16 → float32) and integer ones among themselves. Throws
+// ExportError naming the missing, unexpected, mis-shaped or mistyped tensors; the module is unchanged then.
 //
 // Published checkpoints are read as Hugging Face reads them into a base model: when the module's names
 // are not in `state` but all of them are under one prefix there ("bert.", "model.", DataParallel's

@@ -25,10 +25,10 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-using htp::zoo::GPT2Size;
+using htp::zoo::GPT2Config;
 
-constexpr GPT2Size kPublished = {12, 768, 12};
-constexpr GPT2Size kSmall = {2, 32, 4};
+constexpr GPT2Config kPublished = {12, 768, 12};
+constexpr GPT2Config kSmall = {2, 32, 4};
 
 // GPT2Model(GPT2Config.from_pretrained("gpt2")).named_modules(): these before the blocks, then per block
 // kReferenceBlockModules, then ln_f.
@@ -111,7 +111,7 @@ htp::zoo::ZooModel small_model(uint64_t seed = 0) {
 
 // GPT2Model.forward written out from Hugging Face's modeling_gpt2.py with plain tensor ops on the state
 // dict, independently of the zoo's module classes.
-torch::Tensor reference_forward(const htp::zoo::ZooModel& model, const GPT2Size& size, const torch::Tensor& input_ids,
+torch::Tensor reference_forward(const htp::zoo::ZooModel& model, const GPT2Config& size, const torch::Tensor& input_ids,
                                 const torch::Tensor& attention_mask) {
   const auto weights = model.module->named_parameters();
   auto param = [&](const std::string& key) { return weights[key]; };
@@ -214,7 +214,7 @@ TEST(GPT2, Conv1DIsALinearWithATransposedWeight) {
   EXPECT_TRUE(torch::allclose(y, expected, 1e-5, 1e-6));
 }
 
-void expect_hugging_face_forward(const htp::zoo::ZooModel& model, const GPT2Size& size, const Shape& shape) {
+void expect_hugging_face_forward(const htp::zoo::ZooModel& model, const GPT2Config& size, const Shape& shape) {
   const auto inputs = example_inputs(model, shape);
   const auto outputs = model.forward(inputs);
   ASSERT_EQ(outputs.size(), 1u);

@@ -20,12 +20,8 @@
 namespace htp::zoo {
 namespace {
 
-constexpr GPT2Size kGPT2 = {12, 768, 12};  // gpt2 (124M)
+constexpr GPT2Config kGPT2 = {12, 768, 12};  // gpt2 (124M)
 
-// The rest of gpt2's GPT2Config.
-constexpr int64_t kVocabSize = 50257;
-constexpr int64_t kPositions = 1024;  // n_positions
-constexpr double kLayerNormEps = 1e-5;
 constexpr double kDropout = 0.1;  // embd_pdrop, attn_pdrop and resid_pdrop
 constexpr double kInitializerRange = 0.02;
 
@@ -94,11 +90,11 @@ TORCH_MODULE(GPT2MLP);
 // Pre-LayerNorm residual block: x + attn(ln_1(x)), then + mlp(ln_2(.)).
 class GPT2BlockImpl : public torch::nn::Module {
  public:
-  explicit GPT2BlockImpl(const GPT2Size& size)
-      : ln_1_(register_module("ln_1", layer_norm(size.n_embd, kLayerNormEps))),
-        attn_(register_module("attn", GPT2Attention(size.n_embd, size.n_head))),
-        ln_2_(register_module("ln_2", layer_norm(size.n_embd, kLayerNormEps))),
-        mlp_(register_module("mlp", GPT2MLP(size.n_embd, 4 * size.n_embd))) {}
+  explicit GPT2BlockImpl(const GPT2Config& config)
+      : ln_1_(register_module("ln_1", layer_norm(config.n_embd, config.layer_norm_epsilon))),
+        attn_(register_module("attn", GPT2Attention(config.n_embd, config.n_head))),
+        ln_2_(register_module("ln_2", layer_norm(config.n_embd, config.layer_norm_epsilon))),
+        mlp_(register_module("mlp", GPT2MLP(config.n_embd, config.n_inner > 0 ? config.n_inner : 4 * config.n_embd))) {}
 
   torch::Tensor forward(const torch::Tensor& hidden_states, const torch::Tensor& attention_mask) {
     const auto attended = call(*this, attn_, call(*this, ln_1_, hidden_states), attention_mask) + hidden_states;
@@ -115,13 +111,13 @@ TORCH_MODULE(GPT2Block);
 
 class GPT2ModelImpl : public torch::nn::Module {
  public:
-  explicit GPT2ModelImpl(const GPT2Size& size)
-      : wte_(register_module("wte", embedding(kVocabSize, size.n_embd))),
-        wpe_(register_module("wpe", embedding(kPositions, size.n_embd))),
+  explicit GPT2ModelImpl(const GPT2Config& config)
+      : wte_(register_module("wte", embedding(config.vocab_size, config.n_embd))),
+        wpe_(register_module("wpe", embedding(config.n_positions, config.n_embd))),
         drop_(register_module("drop", torch::nn::Dropout(kDropout))),
         h_(register_module("h", torch::nn::ModuleList())),
-        ln_f_(register_module("ln_f", layer_norm(size.n_embd, kLayerNormEps))) {
-    for (int64_t i = 0; i < size.n_layer; ++i) h_->push_back(GPT2Block(size));
+        ln_f_(register_module("ln_f", layer_norm(config.n_embd, config.layer_norm_epsilon))) {
+    for (int64_t i = 0; i < config.n_layer; ++i) h_->push_back(GPT2Block(config));
   }
 
   // Hugging Face first flattens input_ids to [-1, length] and finally views the output back to the input's
@@ -134,6 +130,8 @@ class GPT2ModelImpl : public torch::nn::Module {
     hidden_states = run_layers<GPT2BlockImpl>(*this, h_, hidden_states, mask);
     return call(*this, ln_f_, hidden_states);
   }
+
+  const torch::Tensor& token_embeddings() const { return wte_->weight; }
 
  private:
   // 0 where attended, the lowest float where padded, broadcast over heads and query positions.
@@ -150,20 +148,57 @@ class GPT2ModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(GPT2Model);
 
-}  // namespace
+class GPT2LMHeadModelImpl : public torch::nn::Module {
+ public:
+  explicit GPT2LMHeadModelImpl(const GPT2Config& config)
+      : transformer_(register_module("transformer", GPT2Model(config))),
+        lm_head_(register_module("lm_head", TiedLinear(transformer_->token_embeddings()))) {}
 
-ZooModel build_gpt2(const GPT2Size& size, const ZooOptions& options) {
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {
+    return call(*this, lm_head_, call(*this, transformer_, input_ids, attention_mask));
+  }
+
+ private:
+  GPT2Model transformer_;
+  TiedLinear lm_head_;
+};
+TORCH_MODULE(GPT2LMHeadModel);
+
+std::vector<int64_t> validated_shape(const GPT2Config& config, const ZooOptions& options) {
   // Validate the options before drawing weights, so a bad size fails fast.
-  const auto shape = sequence_shape("gpt2", options, kDefaultBatch, kDefaultSequence, kPositions);
-  if (size.n_head <= 0 || size.n_embd % size.n_head != 0) {
+  const auto shape = sequence_shape("gpt2", options, kDefaultBatch, kDefaultSequence, config.n_positions);
+  if (config.n_head <= 0 || config.n_embd % config.n_head != 0) {
     throw std::invalid_argument("GPT-2 needs n_embd divisible by n_head");
   }
-  auto root = GPT2Model(size).ptr();
+  return shape;
+}
+
+// The causal-mask buffers published checkpoints still hold, under the base model's `prefix`; the model
+// computes the mask instead.
+std::vector<std::string> legacy_mask_buffers(const std::string& prefix) {
+  return {prefix + "h.*.attn.bias", prefix + "h.*.attn.masked_bias"};
+}
+
+}  // namespace
+
+ZooModel build_gpt2(const GPT2Config& config, const ZooOptions& options) {
+  const auto shape = validated_shape(config, options);
+  auto root = GPT2Model(config).ptr();
   init_transformer_weights(*root, kInitializerRange);
   freeze(*root);
-  auto model = ids_and_mask_model(root, shape, kVocabSize);
-  // The causal-mask buffers the published checkpoint still holds; this model computes the mask instead.
-  model.ignored_checkpoint_keys = {"h.*.attn.bias", "h.*.attn.masked_bias"};
+  auto model = ids_and_mask_model(root, shape, config.vocab_size);
+  model.ignored_checkpoint_keys = legacy_mask_buffers("");
+  return model;
+}
+
+ZooModel build_gpt2_lm_head(const GPT2Config& config, const ZooOptions& options) {
+  const auto shape = validated_shape(config, options);
+  auto root = GPT2LMHeadModel(config).ptr();
+  init_transformer_weights(*root, kInitializerRange);
+  freeze(*root);
+  auto model = ids_and_mask_model(root, shape, config.vocab_size);
+  model.ignored_checkpoint_keys = legacy_mask_buffers("transformer.");
+  as_causal_lm(model, "transformer.", /*tied_head=*/true);
   return model;
 }
 

@@ -8,16 +8,24 @@
 
 namespace htp::zoo {
 
-// The GPT2Config fields that set the model's size (n_inner is None: the MLP is 4·n_embd wide); the rest
-// (vocabulary, 1024 positions, layer_norm_epsilon, gelu_new) are gpt2's.
-struct GPT2Size {
+// The GPT2Config fields that shape GPT2Model, defaulting to gpt2's; activation_function is gelu_new.
+struct GPT2Config {
   int64_t n_layer;
   int64_t n_embd;
   int64_t n_head;
+  int64_t vocab_size = 50257;
+  int64_t n_positions = 1024;
+  double layer_norm_epsilon = 1e-5;
+  int64_t n_inner = 0;  // the MLP's width; 0 for None, 4·n_embd
 };
 
 // A GPT2Model with deterministic random weights from the current torch seed, taking input_ids and
 // attention_mask [batch, sequence] (sized by the options, default 2×16) and returning last_hidden_state.
-ZooModel build_gpt2(const GPT2Size& size, const ZooOptions& options);
+ZooModel build_gpt2(const GPT2Config& config, const ZooOptions& options);
+
+// GPT2LMHeadModel: the GPT2Model under `transformer` and `lm_head`, a bias-free projection onto the vocabulary
+// tied to `transformer.wte` (its weight is wte's, not a parameter of its own), returning `logits`
+// [batch, sequence, vocab_size].
+ZooModel build_gpt2_lm_head(const GPT2Config& config, const ZooOptions& options);
 
 }  // namespace htp::zoo

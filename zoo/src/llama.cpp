@@ -9,6 +9,7 @@
 #include "transformer_parts.h"
 #include "htp/zoo/scoped.h"
 
+#include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/torch.h>
@@ -231,6 +232,8 @@ class LlamaModelImpl : public torch::nn::Module {
     return call(*this, norm_, hidden_states);
   }
 
+  const torch::Tensor& token_embeddings() const { return embed_tokens_->weight; }
+
  private:
   // The weight is allocated here (and drawn by init_llama_weights): given no table, torch::nn::Embedding would
   // allocate and draw one on the CPU itself. pad_token_id is None: no padding_idx.
@@ -254,6 +257,28 @@ class LlamaModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LlamaModel);
 
+// LlamaForCausalLM without a cache: LlamaModel under `model`, then `lm_head` onto the vocabulary, its own
+// bias-free Linear or, with tie_word_embeddings, the token embedding table.
+class LlamaForCausalLMImpl : public torch::nn::Module {
+ public:
+  LlamaForCausalLMImpl(const LlamaConfig& config, bool tie_word_embeddings, const torch::TensorOptions& options)
+      : model_(register_module("model", LlamaModel(config, options))),
+        lm_head_(tie_word_embeddings
+                     ? torch::nn::AnyModule(register_module("lm_head", TiedLinear(model_->token_embeddings())))
+                     : torch::nn::AnyModule(register_module("lm_head", BiasFreeLinear(config.hidden_size, config.vocab_size, options)))) {}
+
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {
+    const auto hidden_states = call(*this, model_, input_ids, attention_mask);
+    TraceScope scope("lm_head");
+    return lm_head_.forward<torch::Tensor>(hidden_states);
+  }
+
+ private:
+  LlamaModel model_;
+  torch::nn::AnyModule lm_head_;
+};
+TORCH_MODULE(LlamaForCausalLM);
+
 // LlamaPreTrainedModel._init_weights draws N(0, initializer_range) Linear and Embedding weights and sets the
 // RMSNorm weights to 1; those are drawn from U(0.8, 1.2) here, so that a converter dropping or mixing up one of
 // them changes the numerics.
@@ -271,6 +296,12 @@ std::shared_ptr<LlamaModelImpl> make_llama(const LlamaConfig& config, torch::Dev
   return std::make_shared<LlamaModelImpl>(config, torch::TensorOptions().device(device));
 }
 
+// Rotary frequencies older checkpoints saved per layer (or once) under the base model's `prefix`; the model
+// computes them.
+std::vector<std::string> legacy_rotary_buffers(const std::string& prefix) {
+  return {prefix + "layers.*.self_attn.rotary_emb.inv_freq", prefix + "rotary_emb.inv_freq"};
+}
+
 }  // namespace
 
 std::shared_ptr<torch::nn::Module> llama_module(const LlamaConfig& config, torch::Device device) {
@@ -284,8 +315,19 @@ ZooModel build_llama(const LlamaConfig& config, const ZooOptions& options) {
   init_llama_weights(*root);
   freeze(*root);
   auto model = ids_and_mask_model(root, shape, config.vocab_size);
-  // Rotary frequencies older checkpoints saved per layer (or once); this model computes them.
-  model.ignored_checkpoint_keys = {"layers.*.self_attn.rotary_emb.inv_freq", "rotary_emb.inv_freq"};
+  model.ignored_checkpoint_keys = legacy_rotary_buffers("");
+  return model;
+}
+
+ZooModel build_llama_for_causal_lm(const LlamaConfig& config, bool tie_word_embeddings, const ZooOptions& options) {
+  const auto shape = sequence_shape("llama", options, kDefaultBatch, kDefaultSequence, config.max_position_embeddings);
+  validate(config);
+  auto root = std::make_shared<LlamaForCausalLMImpl>(config, tie_word_embeddings, torch::TensorOptions());
+  init_llama_weights(*root);
+  freeze(*root);
+  auto model = ids_and_mask_model(root, shape, config.vocab_size);
+  model.ignored_checkpoint_keys = legacy_rotary_buffers("model.");
+  as_causal_lm(model, "model.", tie_word_embeddings);
   return model;
 }
 

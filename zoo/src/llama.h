@@ -39,4 +39,8 @@ std::shared_ptr<torch::nn::Module> llama_module(const LlamaConfig& config, torch
 // attention_mask [batch, sequence] (sized by the options, default 2×16) and returning last_hidden_state.
 ZooModel build_llama(const LlamaConfig& config, const ZooOptions& options);
 
+// LlamaForCausalLM: the LlamaModel under `model` and `lm_head` (its own weight, or the token embeddings' with
+// tie_word_embeddings), returning `logits` [batch, sequence, vocab_size].
+ZooModel build_llama_for_causal_lm(const LlamaConfig& config, bool tie_word_embeddings, const ZooOptions& options);
+
 }  // namespace htp::zoo

@@ -50,6 +50,16 @@ torch::Tensor Conv1DImpl::forward(const torch::Tensor& x) {
   return view(product, size_out);
 }
 
+TiedLinearImpl::TiedLinearImpl(torch::Tensor weight) : torch::nn::Module("Linear"), weight_(std::move(weight)) {}
+
+torch::Tensor TiedLinearImpl::forward(const torch::Tensor& x) { return torch::linear(x, weight_); }
+
+void as_causal_lm(ZooModel& model, const std::string& base_prefix, bool tied_head) {
+  model.output_names = {"logits"};
+  model.base_model_prefix = base_prefix;
+  if (tied_head) model.ignored_checkpoint_keys.push_back("lm_head.weight");
+}
+
 void init_transformer_weights(torch::nn::Module& root, double initializer_range) {
   torch::NoGradGuard no_grad;
   for (const auto& module : root.modules()) {

@@ -68,6 +68,19 @@ class Conv1DImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Conv1D);
 
+// A causal LM's `lm_head` tied to its token embeddings (tie_word_embeddings): nn.Linear without bias whose
+// weight is the embedding table itself. The weight is not registered here, so the state dict names it once,
+// as the embedding's, and a checkpoint's copy loads through the embedding.
+class TiedLinearImpl : public torch::nn::Module {
+ public:
+  explicit TiedLinearImpl(torch::Tensor weight);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::Tensor weight_;
+};
+TORCH_MODULE(TiedLinear);
+
 // The `for layer_module in self.layer` loop of these models (`for block in self.h` in GPT-2): each
 // `LayerImpl` of the ModuleList `layers` (a child of `parent`) maps (hidden_states, shared...) to the next
 // hidden states; `shared` is what every layer gets alike, such as the attention mask. A ModuleList runs no
@@ -130,5 +143,10 @@ ZooModel ids_and_mask_model(std::shared_ptr<RootImpl> root, const std::vector<in
   model.output_dim_names = {{"batch", "sequence", ""}};
   return model;
 }
+
+// Turns a text model's ZooModel into its causal LM's: the output is `logits` [batch, sequence, vocab], and a
+// checkpoint of the base model alone loads under `base_prefix`. A tied head's own copy in a checkpoint
+// ("lm_head.weight") is skipped.
+void as_causal_lm(ZooModel& model, const std::string& base_prefix, bool tied_head);
 
 }  // namespace htp::zoo

@@ -14,7 +14,8 @@ namespace htp::exporter {
 
 struct ExportOptions {
   std::string model;        // zoo model name, or
-  std::string torchscript;  // a TorchScript archive
+  std::string torchscript;  // a TorchScript archive, or
+  std::string hf_dir;       // a Hugging Face model directory (config.json and its weights)
   std::string name;         // for reports, with export_module: what the module is called ("module" when empty)
   std::string out;          // ONNX file to write
   std::string save_io_dir;  // when set: in_K.npy / ref_K.npy

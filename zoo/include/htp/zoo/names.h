@@ -9,4 +9,7 @@ namespace htp::zoo {
 // Names accepted by make_model, in --list-models order.
 const std::vector<std::string>& model_names();
 
+// The config.json model_type values make_hf_model (hf.h) builds.
+const std::vector<std::string>& hf_model_types();
+
 }  // namespace htp::zoo

@@ -38,6 +38,9 @@ struct ZooModel {
   // Entries published checkpoints of this model carry that are not its state (buffers older library
   // versions saved, e.g. GPT-2's "h.*.attn.bias"): --weights skips them. '*' stands for one name component.
   std::vector<std::string> ignored_checkpoint_keys;
+  // Where a model with a task head keeps its base model ("transformer.", "model."), empty for a base
+  // model: a checkpoint of the base model alone has its names without this prefix.
+  std::string base_model_prefix;
 };
 
 struct ZooOptions {

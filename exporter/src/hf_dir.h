@@ -1,0 +1,16 @@
+// `--hf-dir DIR`: a Hugging Face model directory (config.json, then model.safetensors, the shards of
+// model.safetensors.index.json, pytorch_model.bin, or no weights at all) exported through the zoo.
+#pragma once
+
+#include "htp/zoo/zoo.h"
+
+#include "htp/exporter/export.h"
+
+namespace htp::exporter {
+
+// The zoo model of DIR's config.json with DIR's weights loaded (seeded random ones when it has none).
+// Initializer names are the checkpoint's keys: a base model stored under a task model's prefix ("bert.")
+// is nested under it. Throws ExportError, one line, naming the file at fault.
+zoo::ZooModel load_hf_model(const ExportOptions& options);
+
+}  // namespace htp::exporter
