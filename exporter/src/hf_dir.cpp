@@ -22,7 +22,6 @@ namespace htp::exporter {
 namespace {
 
 namespace fs = std::filesystem;
-using Checkpoint = std::map<std::string, at::Tensor>;
 
 // A shard named by the index: a plain file name in DIR, so that an index cannot point outside it.
 fs::path shard_path(const fs::path& dir, const std::string& shard, const std::string& index) {
@@ -51,7 +50,7 @@ Checkpoint read_sharded(const fs::path& dir, const fs::path& index_path) {
   Checkpoint checkpoint;
   for (const auto& [shard, tensors] : listed) {
     spdlog::info("reading shard {}", shard);
-    for (auto& [name, tensor] : read_state_dict(shard_path(dir, shard, index).string())) {
+    for (auto& [name, tensor] : read_checkpoint(shard_path(dir, shard, index).string())) {
       if (!checkpoint.emplace(name, tensor).second) throw ExportError("'" + index + "': tensor '" + name + "' is in two shards");
     }
     for (const auto& name : tensors) {
@@ -62,12 +61,12 @@ Checkpoint read_sharded(const fs::path& dir, const fs::path& index_path) {
 }
 
 // DIR's weights and the file they came from, or an empty checkpoint when DIR has none.
-std::pair<Checkpoint, std::string> read_checkpoint(const fs::path& dir) {
+std::pair<Checkpoint, std::string> directory_weights(const fs::path& dir) {
   for (const char* index : {"model.safetensors.index.json", "pytorch_model.bin.index.json"}) {
     if (fs::exists(dir / index)) return {read_sharded(dir, dir / index), (dir / index).string()};
   }
   for (const char* single : {"model.safetensors", "pytorch_model.bin"}) {
-    if (fs::exists(dir / single)) return {read_state_dict((dir / single).string()), (dir / single).string()};
+    if (fs::exists(dir / single)) return {read_checkpoint((dir / single).string()), (dir / single).string()};
   }
   return {};
 }
@@ -126,7 +125,7 @@ zoo::ZooModel load_hf_model(const ExportOptions& options) {
   } catch (const std::invalid_argument& e) {
     throw ExportError("'" + config_path.string() + "': " + e.what());
   }
-  auto [checkpoint, source] = read_checkpoint(dir);
+  auto [checkpoint, source] = directory_weights(dir);
   if (source.empty()) {
     spdlog::warn("'{}' holds no weights (model.safetensors, an index of shards, pytorch_model.bin): drawing them from --seed {}",
                  options.hf_dir, options.seed);

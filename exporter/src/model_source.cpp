@@ -115,7 +115,7 @@ PreparedModel prepare_zoo_model(const ExportOptions& options) {
   }
   if (!options.weights.empty()) {
     spdlog::info("loading weights from {}", options.weights);
-    load_state_dict(*model.module, read_state_dict(options.weights), options.weights, model.ignored_checkpoint_keys);
+    load_state_dict(*model.module, read_checkpoint(options.weights), options.weights, model.ignored_checkpoint_keys);
   }
   return prepare_built_model(options.model, std::move(model), options.seed);
 }

@@ -13,7 +13,14 @@
 #include <caffe2/serialize/read_adapter_interface.h>
 #include <torch/csrc/jit/serialization/import_read.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <functional>
+#include <memory>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -43,22 +50,63 @@ std::optional<std::vector<int64_t>> integers(const nlohmann::json& array) {
   return values;
 }
 
+// An open file that checkpoint tensors read from with pread, shared by every tensor of the file.
+class SharedFile {
+ public:
+  explicit SharedFile(const std::string& path) : path_(path), fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    struct stat info {};
+    if (fd_ < 0 || ::fstat(fd_, &info) != 0) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+    if (S_ISDIR(info.st_mode)) throw Error("cannot read '" + path + "': it is a folder, not a file");
+    size_ = static_cast<uint64_t>(info.st_size);
+  }
+  SharedFile(const SharedFile&) = delete;
+  SharedFile& operator=(const SharedFile&) = delete;
+  ~SharedFile() { ::close(fd_); }
+
+  uint64_t size() const { return size_; }
+
+  // Exactly `n` bytes at `offset`, or false when the file ends first.
+  bool read(void* into, uint64_t n, uint64_t offset) const {
+    auto* cursor = static_cast<char*>(into);
+    while (n > 0) {
+      const ssize_t got = ::pread(fd_, cursor, std::min<uint64_t>(n, uint64_t{1} << 30), static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw Error("cannot read '" + path_ + "': " + std::strerror(errno));
+      if (got == 0) return false;
+      cursor += got;
+      offset += static_cast<uint64_t>(got);
+      n -= static_cast<uint64_t>(got);
+    }
+    return true;
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t size_ = 0;
+};
+
 // safetensors: u64 little-endian header size, a JSON header {name: {dtype, shape, data_offsets}},
-// then the raw little-endian data the offsets point into.
-std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, const std::string& path) {
+// then the raw little-endian data the offsets point into. The header is read and checked against the
+// file's size; each tensor's data is read when the tensor is (bools at once, to check their bytes).
+Checkpoint read_safetensors(const std::shared_ptr<SharedFile>& file, const std::string& path) {
   auto bad = [&](const std::string& why) { return ExportError("'" + path + "' is not a valid safetensors file: " + why); };
+  unsigned char size_bytes[8] = {};
+  if (!file->read(size_bytes, 8, 0)) throw bad("shorter than its header size");
   uint64_t header_size = 0;
-  for (int i = 0; i < 8; ++i) header_size |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i) header_size |= uint64_t(size_bytes[i]) << (8 * i);
   // The format's own limit (safetensors' MAX_HEADER_SIZE): a larger header is a corrupt size field.
   constexpr uint64_t kMaxHeaderSize = 100'000'000;
   if (header_size > kMaxHeaderSize) {
     throw bad("a header of " + std::to_string(header_size) + " bytes, more than the format allows (100000000)");
   }
-  if (header_size > bytes.size() - 8) throw bad("header size exceeds the file");
-  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + long(header_size), nullptr, false);
+  if (header_size > file->size() - 8) throw bad("header size exceeds the file");
+  std::string header_text(header_size, '\0');
+  if (!file->read(header_text.data(), header_size, 8)) throw bad("header size exceeds the file");
+  nlohmann::json header = nlohmann::json::parse(header_text, nullptr, false);
   if (!header.is_object()) throw bad("header is not a JSON object");
-  const size_t data_start = 8 + header_size;
-  std::map<std::string, at::Tensor> result;
+  const uint64_t data_start = 8 + header_size;
+  Checkpoint result;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
     try {
@@ -71,10 +119,10 @@ std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, con
       if (!maybe_offsets) throw bad("tensor '" + name + "' has data_offsets that are not a list of integers");
       const std::vector<int64_t>& offsets = *maybe_offsets;  // signed: negatives are rejected
       if (offsets.size() != 2 || offsets[0] < 0 || offsets[1] < offsets[0] ||
-          uint64_t(offsets[1]) > bytes.size() - data_start) {
+          uint64_t(offsets[1]) > file->size() - data_start) {
         throw bad("tensor '" + name + "' has inconsistent offsets");
       }
-      at::ScalarType dtype = safetensors_dtype(info.at("dtype").get<std::string>(), path);
+      const at::ScalarType dtype = safetensors_dtype(info.at("dtype").get<std::string>(), path);
       // The shape is checked against the data before anything is allocated.
       uint64_t length = uint64_t(offsets[1] - offsets[0]), numel = 1, nbytes = 0;
       for (int64_t dim : *shape) {
@@ -83,13 +131,22 @@ std::map<std::string, at::Tensor> read_safetensors(const std::string& bytes, con
       if (__builtin_mul_overflow(numel, c10::elementSize(dtype), &nbytes) || nbytes != length) {
         throw bad("tensor '" + name + "' has inconsistent offsets");
       }
-      const char* data = bytes.data() + data_start + offsets[0];
-      if (dtype == at::kBool && std::any_of(data, data + nbytes, [](char b) { return b != 0 && b != 1; })) {
-        throw bad("tensor '" + name + "' has a bool element that is neither 0 nor 1");
+      const uint64_t offset = data_start + uint64_t(offsets[0]);
+      auto read = [file, offset, nbytes, shape = *shape, dtype, bad, name]() {
+        at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
+        if (nbytes && !file->read(tensor.data_ptr(), nbytes, offset)) throw bad("tensor '" + name + "' ends past the file");
+        return tensor;
+      };
+      if (dtype == at::kBool) {
+        const at::Tensor flags = read();
+        const auto* data = static_cast<const unsigned char*>(flags.data_ptr());
+        if (std::any_of(data, data + nbytes, [](unsigned char b) { return b > 1; })) {
+          throw bad("tensor '" + name + "' has a bool element that is neither 0 nor 1");
+        }
+        result.emplace(name, CheckpointTensor{dtype, *shape, [flags] { return flags; }});
+      } else {
+        result.emplace(name, CheckpointTensor{dtype, *shape, std::move(read)});
       }
-      at::Tensor tensor = at::empty(*shape, at::TensorOptions().dtype(dtype));
-      if (nbytes) std::memcpy(tensor.data_ptr(), data, nbytes);
-      result.emplace(name, tensor);
     } catch (const nlohmann::json::exception& e) {
       throw bad("tensor '" + name + "': " + e.what());
     }
@@ -123,7 +180,7 @@ c10::IValue pickle_load(const std::string& bytes) {
                                            c10::nullopt, reader);
 }
 
-std::map<std::string, at::Tensor> read_torch_save(const std::string& bytes, const std::string& path) {
+Checkpoint read_torch_save(const std::string& bytes, const std::string& path) {
   if (auto problem = archive_bounds_problem(bytes)) {
     throw ExportError("'" + path + "' is not a torch.save archive of a plain dict: " + *problem);
   }
@@ -140,12 +197,13 @@ std::map<std::string, at::Tensor> read_torch_save(const std::string& bytes, cons
                                                              "an OrderedDict cannot be read from C++"));
   }
   if (!value.isGenericDict()) throw ExportError("'" + path + "' holds a " + value.tagKind() + ", not a dict of tensors");
-  std::map<std::string, at::Tensor> result;
+  Checkpoint result;
   for (const auto& entry : value.toGenericDict()) {
     if (!entry.key().isString() || !entry.value().isTensor()) {
       throw ExportError("'" + path + "' holds a dict whose entries are not name → tensor");
     }
-    result.emplace(entry.key().toStringRef(), entry.value().toTensor());
+    const at::Tensor tensor = entry.value().toTensor();
+    result.emplace(entry.key().toStringRef(), CheckpointTensor{tensor.scalar_type(), tensor.sizes().vec(), [tensor] { return tensor; }});
   }
   return result;
 }
@@ -172,7 +230,7 @@ using Targets = std::map<std::string, at::Tensor>;
 // The prefix the base model's entries carry in `state`: of "" and every leading "component." of its
 // keys, the one under which most target names are found ("" on a tie), so that a checkpoint missing a
 // tensor still reads under its prefix and the error names just that tensor.
-std::string base_model_prefix(const Targets& targets, const std::map<std::string, at::Tensor>& state) {
+std::string base_model_prefix(const Targets& targets, const Checkpoint& state) {
   std::set<std::string> candidates;
   for (const auto& entry : state) {
     const size_t dot = entry.first.find('.');
@@ -194,10 +252,10 @@ std::string base_model_prefix(const Targets& targets, const std::map<std::string
 
 // The entries of `state` that are the model's, named as the model names them: under the base prefix
 // and not ignored. Logs what it leaves out.
-std::map<std::string, at::Tensor> model_entries(const Targets& targets, const std::map<std::string, at::Tensor>& state,
-                                                const std::vector<std::string>& ignored_keys, const std::string& path) {
+Checkpoint model_entries(const Targets& targets, const Checkpoint& state, const std::vector<std::string>& ignored_keys,
+                         const std::string& path) {
   const std::string prefix = base_model_prefix(targets, state);
-  std::map<std::string, at::Tensor> entries;
+  Checkpoint entries;
   std::vector<std::string> outside, ignored;
   for (const auto& [key, tensor] : state) {
     if (key.compare(0, prefix.size(), prefix) != 0) {
@@ -248,30 +306,38 @@ std::string join_names(const std::vector<std::string>& names) {
   return result;
 }
 
-std::string checkpoint_prefix(const torch::nn::Module& module, const std::map<std::string, at::Tensor>& state) {
+std::string checkpoint_prefix(const torch::nn::Module& module, const Checkpoint& state) {
   return base_model_prefix(module_targets(module), state);
 }
 
-std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
-  std::string bytes = read_file(path);
-  if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] == 'K') return read_torch_save(bytes, path);
-  if (bytes.size() >= 9 && bytes[8] == '{') return read_safetensors(bytes, path);
+Checkpoint read_checkpoint(const std::string& path) {
+  auto file = std::make_shared<SharedFile>(path);
+  char magic[9] = {};
+  const bool long_enough = file->read(magic, sizeof magic, 0);
+  if (magic[0] == 'P' && magic[1] == 'K') return read_torch_save(read_file(path), path);
+  if (long_enough && magic[8] == '{') return read_safetensors(file, path);
   throw ExportError("'" + path + "' is neither a safetensors file nor a torch.save archive");
 }
 
-void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& checkpoint, const std::string& path,
+std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
+  std::map<std::string, at::Tensor> state;
+  for (const auto& [name, entry] : read_checkpoint(path)) state.emplace(name, entry.read());
+  return state;
+}
+
+void load_state_dict(torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& path,
                      const std::vector<std::string>& ignored_keys) {
   Targets targets = module_targets(module);
-  const std::map<std::string, at::Tensor> state = model_entries(targets, checkpoint, ignored_keys, path);
+  const Checkpoint state = model_entries(targets, checkpoint, ignored_keys, path);
   std::vector<std::string> missing, unexpected, misshaped, mistyped;
   for (const auto& [name, target] : targets) {
     auto it = state.find(name);
     if (it == state.end()) {
       missing.push_back(name);
-    } else if (it->second.sizes() != target.sizes()) {
-      misshaped.push_back(name + " " + c10::str(it->second.sizes()) + " vs " + c10::str(target.sizes()));
-    } else if (!converts_exactly_enough(it->second.scalar_type(), target.scalar_type())) {
-      mistyped.push_back(name + " " + c10::toString(it->second.scalar_type()) + " vs " + c10::toString(target.scalar_type()));
+    } else if (at::IntArrayRef(it->second.shape) != target.sizes()) {
+      misshaped.push_back(name + " " + c10::str(at::IntArrayRef(it->second.shape)) + " vs " + c10::str(target.sizes()));
+    } else if (!converts_exactly_enough(it->second.dtype, target.scalar_type())) {
+      mistyped.push_back(name + " " + c10::toString(it->second.dtype) + " vs " + c10::toString(target.scalar_type()));
     }
   }
   for (const auto& entry : state) {
@@ -284,7 +350,7 @@ void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::
   if (!mistyped.empty()) problems += std::string(problems.empty() ? "" : "; ") + "wrong dtype " + join_names(mistyped);
   if (!problems.empty()) throw ExportError("weights '" + path + "' do not match the model: " + problems);
   at::NoGradGuard no_grad;
-  for (auto& [name, target] : targets) target.copy_(state.at(name));
+  for (auto& [name, target] : targets) target.copy_(state.at(name).read());  // one checkpoint tensor in memory at a time
 }
 
 }  // namespace htp::exporter

@@ -26,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using htp::exporter::load_state_dict;
+using htp::exporter::read_checkpoint;
 using htp::exporter::read_state_dict;
 using State = std::map<std::string, at::Tensor>;
 
@@ -185,7 +186,7 @@ class LoadStateDictTest : public ::testing::Test {
   void expect_rejected(const State& state, const std::string& tensor, const std::string& problem) {
     const State before = tensors_of(*target_.module, /*clone=*/true);
     const std::string path = save(state, "bad.pt");
-    const std::string message = user_error_of([&] { load_state_dict(*target_.module, read_state_dict(path), path); });
+    const std::string message = user_error_of([&] { load_state_dict(*target_.module, read_checkpoint(path), path); });
     EXPECT_NE(message.find(tensor), std::string::npos) << message;
     EXPECT_NE(message.find(problem), std::string::npos) << message;
     EXPECT_NE(message.find(path), std::string::npos) << message;
@@ -199,9 +200,8 @@ class LoadStateDictTest : public ::testing::Test {
 
 TEST_F(LoadStateDictTest, RoundTripThroughPickleSave) {
   const std::string path = save(state_, "resnet18.pt");
-  const State read = read_state_dict(path);
-  expect_same_tensors(read, state_);
-  load_state_dict(*target_.module, read, path);
+  expect_same_tensors(read_state_dict(path), state_);
+  load_state_dict(*target_.module, read_checkpoint(path), path);
   expect_same_tensors(tensors_of(*target_.module, false), state_);
   // Loading copies into the model's own tensors: they stay frozen for tracing.
   for (const auto& tensor : target_.module->parameters()) EXPECT_FALSE(tensor.requires_grad());
@@ -229,7 +229,7 @@ State under_prefix(const State& state, const std::string& prefix) {
 
 TEST_F(LoadStateDictTest, BaseModelLoadsFromUnderItsPrefixAndTheHeadIsSkipped) {
   const std::string path = save(under_prefix(state_, "model."), "task.pt");
-  load_state_dict(*target_.module, read_state_dict(path), path);
+  load_state_dict(*target_.module, read_checkpoint(path), path);
   expect_same_tensors(tensors_of(*target_.module, false), state_);
 }
 
@@ -246,12 +246,12 @@ TEST_F(LoadStateDictTest, IgnoredKeysMatchOneNameComponentPerStar) {
   State state = state_;
   state.emplace("layer1.0.legacy", torch::zeros({1}));
   const std::string path = save(state, "legacy.pt");
-  load_state_dict(*target_.module, read_state_dict(path), path, {"layer*.*.legacy"});
+  load_state_dict(*target_.module, read_checkpoint(path), path, {"layer*.*.legacy"});
   expect_same_tensors(tensors_of(*target_.module, false), state_);
   state.emplace("layer1.0.conv1.legacy", torch::zeros({1}));  // two components where the pattern has one star
   const std::string deeper = save(state, "deeper.pt");
   const std::string message =
-      user_error_of([&] { load_state_dict(*target_.module, read_state_dict(deeper), deeper, {"layer*.*.legacy"}); });
+      user_error_of([&] { load_state_dict(*target_.module, read_checkpoint(deeper), deeper, {"layer*.*.legacy"}); });
   EXPECT_NE(message.find("unexpected layer1.0.conv1.legacy"), std::string::npos) << message;
 }
 
