@@ -115,9 +115,11 @@ zoo::ZooModel load_hf_model(const ExportOptions& options) {
   const fs::path config_path = dir / "config.json";
   if (!fs::is_regular_file(config_path)) throw ExportError("'" + options.hf_dir + "' is not a Hugging Face model directory: no config.json");
   const std::string config_text = onnxio::read_file(config_path.string());
+  auto [checkpoint, source] = directory_weights(dir);  // headers only: the values stay in the files
   zoo::ZooOptions zoo_options;
   zoo_options.batch = options.batch;
   zoo_options.seq_len = options.seq_len;
+  zoo_options.draw_weights = source.empty();  // loading replaces every weight or fails
   torch::manual_seed(options.seed);
   zoo::ZooModel model;
   try {
@@ -125,7 +127,6 @@ zoo::ZooModel load_hf_model(const ExportOptions& options) {
   } catch (const std::invalid_argument& e) {
     throw ExportError("'" + config_path.string() + "': " + e.what());
   }
-  auto [checkpoint, source] = directory_weights(dir);
   if (source.empty()) {
     spdlog::warn("'{}' holds no weights (model.safetensors, an index of shards, pytorch_model.bin): drawing them from --seed {}",
                  options.hf_dir, options.seed);

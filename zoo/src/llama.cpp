@@ -312,7 +312,7 @@ ZooModel build_llama(const LlamaConfig& config, const ZooOptions& options) {
   // Validate the options before allocating weights, so a bad size fails fast.
   const auto shape = sequence_shape("llama", options, kDefaultBatch, kDefaultSequence, config.max_position_embeddings);
   auto root = make_llama(config, torch::kCPU);
-  init_llama_weights(*root);
+  if (options.draw_weights) init_llama_weights(*root);
   freeze(*root);
   auto model = ids_and_mask_model(root, shape, config.vocab_size);
   model.ignored_checkpoint_keys = legacy_rotary_buffers("");
@@ -323,7 +323,7 @@ ZooModel build_llama_for_causal_lm(const LlamaConfig& config, bool tie_word_embe
   const auto shape = sequence_shape("llama", options, kDefaultBatch, kDefaultSequence, config.max_position_embeddings);
   validate(config);
   auto root = std::make_shared<LlamaForCausalLMImpl>(config, tie_word_embeddings, torch::TensorOptions());
-  init_llama_weights(*root);
+  if (options.draw_weights) init_llama_weights(*root);
   freeze(*root);
   auto model = ids_and_mask_model(root, shape, config.vocab_size);
   model.ignored_checkpoint_keys = legacy_rotary_buffers("model.");

@@ -50,6 +50,9 @@ struct ZooOptions {
   // model's default.
   int64_t batch = 0;
   int64_t seq_len = 0;
+  // False when a checkpoint will overwrite every weight: builders whose modules allocate their weights
+  // without drawing them (Llama's) then leave them undrawn, which saves seconds per billion weights.
+  bool draw_weights = true;
 };
 
 // Builds a model in eval mode with deterministic random weights drawn from the current torch
