@@ -90,6 +90,8 @@ function seededParameters(name, config, parameterNames) {
   return { model, parameters };
 }
 
+const f32 = (key, shape) => ({ key, dtype: 'F32', shape, bytes: Buffer.alloc(4 * shape.reduce((a, b) => a * b, 1)) });
+
 const CASES = {
   // Llama with grouped-query attention (4 query heads, 2 key/value heads), its LM head, F16 in 3 shards, and
   // the rotary buffer older checkpoints saved.
@@ -121,11 +123,15 @@ const CASES = {
       { key: 'classifier.weight', dtype: 'F32', shape: [2, 32], bytes: Buffer.alloc(4 * 64) }],
     outputs: { last_hidden_state: [2, 16, 32], pooler_output: [2, 32] },
   },
+  // ViTForImageClassification in F16, as google/vit-base-patch16-224 is laid out: the ViTModel under "vit."
+  // without a pooler, the classifier beside it.
   vit: {
-    config: { architectures: ['ViTModel'], model_type: 'vit', hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4,
-      intermediate_size: 64, image_size: 224, patch_size: 16, num_channels: 3, qkv_bias: true, layer_norm_eps: 1e-12 },
-    parameterNames: /^(embeddings|encoder|layernorm|pooler)\./, prefix: '', dtype: 'F16', shards: 1, extra: [],
-    outputs: { last_hidden_state: [2, 197, 32], pooler_output: [2, 32] },
+    config: { architectures: ['ViTForImageClassification'], model_type: 'vit', hidden_size: 32, num_hidden_layers: 2,
+      num_attention_heads: 4, intermediate_size: 64, image_size: 224, patch_size: 16, num_channels: 3, qkv_bias: true,
+      layer_norm_eps: 1e-12 },
+    parameterNames: /^(embeddings|encoder|layernorm)\./, prefix: 'vit.', dtype: 'F16', shards: 1,
+    extra: [f32('classifier.weight', [10, 32]), f32('classifier.bias', [10])],
+    outputs: { last_hidden_state: [2, 197, 32] },
   },
   // WhisperForConditionalGeneration: the WhisperModel under "model." (proj_out is tied and not stored).
   whisper: {
@@ -180,7 +186,6 @@ test('a config alone exports with weights drawn from --seed', () => {
 
 // Each broken directory fails with one line naming what is wrong, and writes nothing.
 const LLAMA = CASES.llama.config;
-const f32 = (key, shape) => ({ key, dtype: 'F32', shape, bytes: Buffer.alloc(4 * shape.reduce((a, b) => a * b, 1)) });
 const BROKEN = [
   ['an unknown model_type', { ...LLAMA, model_type: 'mamba' }, /unknown model_type 'mamba'; known: bert, distilbert, gpt2, llama, roberta, vit, whisper/],
   ['a rope_scaling type the zoo lacks', { ...LLAMA, rope_scaling: { rope_type: 'llama3', factor: 8.0 } }, /llama with rope_scaling = .*llama3.* is not supported/],

@@ -91,6 +91,32 @@ TEST(HfConfig, NestedBaseModelNamesItsTensorsUnderThePrefix) {
   EXPECT_TRUE(torch::equal(nested.forward(inputs)[0], expected[0]));
 }
 
+// transformers' add_pooling_layer: task models that classify the [CLS] state with their own head, or read
+// every position, build their base model without the pooler, and their checkpoints hold none.
+TEST(HfConfig, ThePoolerComesWithTheArchitecturesThatReadIt) {
+  auto pooled = [](const std::string& type, const std::string& architecture) {
+    json config = {{"model_type", type}, {"hidden_size", 16}, {"num_hidden_layers", 1}, {"num_attention_heads", 2},
+                   {"intermediate_size", 20}};
+    if (type != "vit") config["vocab_size"] = 50;
+    if (!architecture.empty()) config["architectures"] = {architecture};
+    torch::manual_seed(0);
+    const auto model = htp::zoo::make_hf_model(config.dump(), {});
+    const bool has_pooler = parameter_names(model).count("pooler.dense.weight") > 0;
+    EXPECT_EQ(has_pooler, model.output_names.size() == 2) << architecture;
+    return has_pooler;
+  };
+  EXPECT_TRUE(pooled("bert", ""));
+  EXPECT_TRUE(pooled("bert", "BertModel"));
+  EXPECT_TRUE(pooled("bert", "BertForSequenceClassification"));
+  EXPECT_TRUE(pooled("bert", "BertForPreTraining"));
+  EXPECT_FALSE(pooled("bert", "BertForMaskedLM"));
+  EXPECT_FALSE(pooled("bert", "BertForTokenClassification"));
+  EXPECT_FALSE(pooled("roberta", "RobertaForSequenceClassification"));
+  EXPECT_TRUE(pooled("roberta", "RobertaForMultipleChoice"));
+  EXPECT_TRUE(pooled("vit", "ViTModel"));
+  EXPECT_FALSE(pooled("vit", "ViTForImageClassification"));
+}
+
 TEST(HfConfig, RefusesWhatItDoesNotBuildByName) {
   json rope = kLlama;
   rope["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};

@@ -178,15 +178,17 @@ class BertModelImpl : public torch::nn::Module {
   explicit BertModelImpl(const BertConfig& config)
       : torch::nn::Module(class_of(config.family, "Model")),
         embeddings_(register_module("embeddings", BertEmbeddings(config.family, config.hidden))),
-        encoder_(register_module("encoder", BertEncoder(config))),
-        pooler_(register_module("pooler", Pooler(config.family.name, config.hidden))) {}
+        encoder_(register_module("encoder", BertEncoder(config))) {
+    if (config.add_pooling_layer) pooler_ = register_module("pooler", Pooler(config.family.name, config.hidden));
+  }
 
+  // pooler_output is undefined without a pooler.
   BertOutputs forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                       const torch::Tensor& token_type_ids) {
     const auto mask = extended_attention_mask(attention_mask);
     const auto embedding_output = call(*this, embeddings_, input_ids, token_type_ids);
     const auto sequence_output = call(*this, encoder_, embedding_output, mask);
-    return {sequence_output, call(*this, pooler_, sequence_output)};
+    return {sequence_output, pooler_ ? call(*this, pooler_, sequence_output) : torch::Tensor()};
   }
 
  private:
@@ -199,7 +201,7 @@ class BertModelImpl : public torch::nn::Module {
 
   BertEmbeddings embeddings_;
   BertEncoder encoder_;
-  Pooler pooler_;
+  Pooler pooler_{nullptr};
 };
 TORCH_MODULE(BertModel);
 
@@ -253,11 +255,16 @@ ZooModel bert_family_model(const std::string& model_name, const BertConfig& conf
       throw std::invalid_argument(model_name + " takes input_ids, attention_mask and token_type_ids");
     }
     const auto outputs = root->forward(args[0], args[1], args[2]);
+    if (!outputs.pooler_output.defined()) return std::vector<torch::Tensor>{outputs.last_hidden_state};
     return std::vector<torch::Tensor>{outputs.last_hidden_state, outputs.pooler_output};
   };
   model.inputs = std::move(inputs);
-  model.output_names = {"last_hidden_state", "pooler_output"};
-  model.output_dim_names = {{"batch", "sequence", ""}, {"batch", ""}};
+  model.output_names = {"last_hidden_state"};
+  model.output_dim_names = {{"batch", "sequence", ""}};
+  if (config.add_pooling_layer) {
+    model.output_names.push_back("pooler_output");
+    model.output_dim_names.push_back({"batch", ""});
+  }
   // Checkpoints saved before transformers made these buffers non-persistent carry them.
   model.ignored_checkpoint_keys = {"embeddings.position_ids", "embeddings.token_type_ids"};
   return model;

@@ -38,13 +38,14 @@ struct BertConfig {
   int64_t hidden;
   int64_t heads;
   int64_t intermediate;
+  bool add_pooling_layer = true;  // false for the task models that read the sequence only (BertForMaskedLM, ...)
 };
 
 // The longest sequence the position table numbers: RoBERTa's positions start after the pad id.
 int64_t max_sequence_length(const BertFamily& family);
 
 // A model of the family with deterministic random weights, its inputs (input_ids, attention_mask,
-// token_type_ids) sized by the options and its outputs (last_hidden_state, pooler_output).
+// token_type_ids) sized by the options and its outputs (last_hidden_state, and pooler_output with the pooler).
 ZooModel bert_family_model(const std::string& model_name, const BertConfig& config, const ZooOptions& options);
 
 }  // namespace htp::zoo

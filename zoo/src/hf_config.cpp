@@ -15,6 +15,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -131,6 +132,19 @@ ZooModel gpt2(const HfConfig& config, const ZooOptions& options) {
   return build_gpt2(gpt2, options);
 }
 
+// Whether `architecture` builds its base model with the pooler (add_pooling_layer): the base model itself and
+// the task models that read the pooled [CLS] state do; the others leave it out, and their checkpoints hold none.
+bool pooled(const std::string& architecture, const std::string& family) {
+  static const std::set<std::string> kPooledHeads = {"ForSequenceClassification", "ForMultipleChoice",
+                                                     "ForNextSentencePrediction", "ForPreTraining"};
+  if (architecture.empty() || architecture == family + "Model") return true;
+  if (architecture.compare(0, family.size(), family) != 0) return true;  // another family's class: as the base model
+  const std::string head = architecture.substr(family.size());
+  // RoBERTa's and ViT's sequence classifiers read the [CLS] state with a head of their own.
+  if (head == "ForSequenceClassification" || head == "ForImageClassification") return family == "Bert";
+  return kPooledHeads.count(head) > 0;
+}
+
 // BertConfig's and RobertaConfig's class defaults differ only in the vocabulary and padding id, which are
 // those of the published family.
 ZooModel bert_family(const HfConfig& config, const ZooOptions& options, const BertFamily& published) {
@@ -147,8 +161,9 @@ ZooModel bert_family(const HfConfig& config, const ZooOptions& options, const Be
   if (family.pad_token_id < 0 || family.pad_token_id >= family.vocab_size) {
     throw std::invalid_argument("pad_token_id must be a token id below vocab_size");
   }
-  const BertConfig bert{family, config.positive("num_hidden_layers", 12), config.positive("hidden_size", 768),
-                        config.positive("num_attention_heads", 12), config.positive("intermediate_size", 3072)};
+  BertConfig bert{family, config.positive("num_hidden_layers", 12), config.positive("hidden_size", 768),
+                  config.positive("num_attention_heads", 12), config.positive("intermediate_size", 3072)};
+  bert.add_pooling_layer = pooled(config.architecture(), published.name);
   if (bert.hidden % bert.heads != 0) throw std::invalid_argument("hidden_size must be divisible by num_attention_heads");
   return bert_family_model(published.position_ids == PositionIds::kArange ? "bert" : "roberta", bert, options);
 }
@@ -173,8 +188,9 @@ ZooModel vit(const HfConfig& config, const ZooOptions& options) {
   config.require("hidden_act", "gelu");
   config.require("layer_norm_eps", 1e-12);
   config.require("qkv_bias", true);
-  const ViTConfig vit{config.positive("num_hidden_layers", 12), config.positive("hidden_size", 768),
-                      config.positive("num_attention_heads", 12), config.positive("intermediate_size", 3072)};
+  ViTConfig vit{config.positive("num_hidden_layers", 12), config.positive("hidden_size", 768),
+                config.positive("num_attention_heads", 12), config.positive("intermediate_size", 3072)};
+  vit.add_pooling_layer = pooled(config.architecture(), "ViT");
   if (vit.hidden % vit.heads != 0) throw std::invalid_argument("hidden_size must be divisible by num_attention_heads");
   return vit_model("vit", vit, options);
 }

@@ -188,20 +188,22 @@ class ViTModelImpl : public torch::nn::Module {
   explicit ViTModelImpl(const ViTConfig& config)
       : embeddings_(register_module("embeddings", ViTEmbeddings(config.hidden))),
         encoder_(register_module("encoder", ViTEncoder(config))),
-        layernorm_(register_module("layernorm", layer_norm(config.hidden, kLayerNormEps))),
-        pooler_(register_module("pooler", Pooler("ViT", config.hidden))) {}
+        layernorm_(register_module("layernorm", layer_norm(config.hidden, kLayerNormEps))) {
+    if (config.add_pooling_layer) pooler_ = register_module("pooler", Pooler("ViT", config.hidden));
+  }
 
+  // pooler_output is undefined without a pooler.
   ViTOutputs forward(const torch::Tensor& pixel_values) {
     const auto embedding_output = call(*this, embeddings_, pixel_values);
     const auto sequence_output = call(*this, layernorm_, call(*this, encoder_, embedding_output));
-    return {sequence_output, call(*this, pooler_, sequence_output)};
+    return {sequence_output, pooler_ ? call(*this, pooler_, sequence_output) : torch::Tensor()};
   }
 
  private:
   ViTEmbeddings embeddings_;
   ViTEncoder encoder_;
   torch::nn::LayerNorm layernorm_;
-  Pooler pooler_;
+  Pooler pooler_{nullptr};
 };
 TORCH_MODULE(ViTModel);
 
@@ -247,11 +249,16 @@ ZooModel vit_model(const std::string& model_name, const ViTConfig& config, const
   model.forward = [root](const std::vector<torch::Tensor>& args) {
     if (args.size() != 1) throw std::invalid_argument("ViT takes exactly one input, pixel_values");
     const auto outputs = root->forward(args[0]);
+    if (!outputs.pooler_output.defined()) return std::vector<torch::Tensor>{outputs.last_hidden_state};
     return std::vector<torch::Tensor>{outputs.last_hidden_state, outputs.pooler_output};
   };
   model.inputs = {std::move(input)};
-  model.output_names = {"last_hidden_state", "pooler_output"};
-  model.output_dim_names = {{"batch", "", ""}, {"batch", ""}};
+  model.output_names = {"last_hidden_state"};
+  model.output_dim_names = {{"batch", "", ""}};
+  if (config.add_pooling_layer) {
+    model.output_names.push_back("pooler_output");
+    model.output_dim_names.push_back({"batch", ""});
+  }
   return model;
 }
 

@@ -16,6 +16,7 @@ struct ViTConfig {
   int64_t hidden;
   int64_t heads;
   int64_t intermediate;
+  bool add_pooling_layer = true;  // false in ViTForImageClassification, which classifies the [CLS] state itself
 };
 
 // A ViTModel with pooler and deterministic random weights from the current torch seed, taking
