@@ -47,12 +47,6 @@ htp::cli::ZooModels zoo_models() {
           }};
 }
 
-std::string hf_model_types() {
-  std::string joined;
-  for (const auto& type : htp::zoo::hf_model_types()) joined += (joined.empty() ? "" : ", ") + type;
-  return joined;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,7 +59,7 @@ int main(int argc, char** argv) {
   app.add_option("--torchscript", options.torchscript, "TorchScript archive to export (torch.jit.trace / torch.jit.script output)");
   app.add_option("--hf-dir", options.hf_dir,
                  "Hugging Face model directory to export: config.json with model.safetensors, its shards, or no weights "
-                 "(drawn from --seed); model types: " + hf_model_types());
+                 "(drawn from --seed); model types: " + htp::zoo::joined(htp::zoo::hf_model_types()));
   app.add_option("--input", options.input_files, "example input as a .npy file; repeat in forward-argument order");
   app.add_option("--out", options.out, "ONNX file to write (written atomically)");
   app.add_option("--save-io", options.save_io_dir, "directory for example inputs in_K.npy and LibTorch outputs ref_K.npy");

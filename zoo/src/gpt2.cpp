@@ -173,31 +173,28 @@ std::vector<int64_t> validated_shape(const GPT2Config& config, const ZooOptions&
   return shape;
 }
 
-// The causal-mask buffers published checkpoints still hold, under the base model's `prefix`; the model
-// computes the mask instead.
-std::vector<std::string> legacy_mask_buffers(const std::string& prefix) {
-  return {prefix + "h.*.attn.bias", prefix + "h.*.attn.masked_bias"};
+// The ZooModel of a GPT-2 root with its weights drawn: GPT2Model, or a model keeping it under `prefix`. The
+// causal-mask buffers published checkpoints still hold are skipped; the model computes the mask instead.
+template <typename RootImpl>
+ZooModel drawn_model(std::shared_ptr<RootImpl> root, const GPT2Config& config, const std::vector<int64_t>& shape,
+                     const std::string& prefix) {
+  init_transformer_weights(*root, kInitializerRange);
+  freeze(*root);
+  auto model = ids_and_mask_model(root, shape, config.vocab_size);
+  model.ignored_checkpoint_keys = {prefix + "h.*.attn.bias", prefix + "h.*.attn.masked_bias"};
+  return model;
 }
 
 }  // namespace
 
 ZooModel build_gpt2(const GPT2Config& config, const ZooOptions& options) {
   const auto shape = validated_shape(config, options);
-  auto root = GPT2Model(config).ptr();
-  init_transformer_weights(*root, kInitializerRange);
-  freeze(*root);
-  auto model = ids_and_mask_model(root, shape, config.vocab_size);
-  model.ignored_checkpoint_keys = legacy_mask_buffers("");
-  return model;
+  return drawn_model(GPT2Model(config).ptr(), config, shape, "");
 }
 
 ZooModel build_gpt2_lm_head(const GPT2Config& config, const ZooOptions& options) {
   const auto shape = validated_shape(config, options);
-  auto root = GPT2LMHeadModel(config).ptr();
-  init_transformer_weights(*root, kInitializerRange);
-  freeze(*root);
-  auto model = ids_and_mask_model(root, shape, config.vocab_size);
-  model.ignored_checkpoint_keys = legacy_mask_buffers("transformer.");
+  auto model = drawn_model(GPT2LMHeadModel(config).ptr(), config, shape, "transformer.");
   as_causal_lm(model, "transformer.", /*tied_head=*/true);
   return model;
 }

@@ -257,9 +257,7 @@ ZooModel make_hf_model(const std::string& config_text, const ZooOptions& options
   const std::string type = config.at("model_type").get<std::string>();
   const auto found = families().find(type);
   if (found == families().end()) {
-    std::string known;
-    for (const auto& name : hf_model_types()) known += (known.empty() ? "" : ", ") + name;
-    throw std::invalid_argument("unknown model_type '" + type + "'; known: " + known);
+    throw std::invalid_argument("unknown model_type '" + type + "'; known: " + joined(hf_model_types()));
   }
   return found->second(HfConfig(std::move(config), type), options);
 }

@@ -83,13 +83,13 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
   return models;
 }
 
-std::string joined_names() {
-  std::string joined;
-  for (const auto& name : model_names()) joined += (joined.empty() ? "" : ", ") + name;
-  return joined;
-}
-
 }  // namespace
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
 
 const std::vector<std::string>& model_names() {
   static const std::vector<std::string> names = [] {
@@ -105,7 +105,7 @@ ZooModel make_model(const std::string& name, const ZooOptions& options) {
   const auto found =
       std::find_if(models.begin(), models.end(), [&](const auto& entry) { return entry.first == name; });
   if (found == models.end()) {
-    throw std::invalid_argument("unknown model '" + name + "'; known models: " + joined_names());
+    throw std::invalid_argument("unknown model '" + name + "'; known models: " + joined(model_names()));
   }
   return found->second(options);
 }
