@@ -60,13 +60,32 @@ Checkpoint read_sharded(const fs::path& dir, const fs::path& index_path) {
   return checkpoint;
 }
 
-// DIR's weights and the file they came from, or an empty checkpoint when DIR has none.
-std::pair<Checkpoint, std::string> directory_weights(const fs::path& dir) {
-  for (const char* index : {"model.safetensors.index.json", "pytorch_model.bin.index.json"}) {
-    if (fs::exists(dir / index)) return {read_sharded(dir, dir / index), (dir / index).string()};
+// Whether DIR holds `name`, a dangling link (an interrupted download) included: reading it then fails clearly.
+bool holds(const fs::path& dir, const char* name) { return fs::exists(fs::symlink_status(dir / name)); }
+
+// Weight files of formats htp-export does not read (TensorFlow, Flax, GGUF, ...).
+std::vector<std::string> unreadable_weights(const fs::path& dir) {
+  static const std::set<std::string> kExtensions = {".h5", ".msgpack", ".gguf", ".ckpt", ".onnx", ".pt", ".pth", ".bin"};
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (kExtensions.count(entry.path().extension().string())) found.push_back(entry.path().filename().string());
   }
-  for (const char* single : {"model.safetensors", "pytorch_model.bin"}) {
-    if (fs::exists(dir / single)) return {read_checkpoint((dir / single).string()), (dir / single).string()};
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// DIR's weights and the file they came from, in transformers' order of preference, or an empty checkpoint
+// when DIR has none in any format.
+std::pair<Checkpoint, std::string> directory_weights(const fs::path& dir) {
+  for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"}) {
+    if (!holds(dir, name)) continue;
+    const fs::path path = dir / name;
+    const bool index = fs::path(name).extension() == ".json";
+    return {index ? read_sharded(dir, path) : read_checkpoint(path.string()), path.string()};
+  }
+  if (const auto others = unreadable_weights(dir); !others.empty()) {
+    throw ExportError("'" + dir.string() + "' holds weights htp-export does not read (" + join_names(others) +
+                      "); it reads model.safetensors, its shards, and pytorch_model.bin");
   }
   return {};
 }

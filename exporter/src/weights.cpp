@@ -90,7 +90,8 @@ class SharedFile {
 // then the raw little-endian data the offsets point into. The header is read and checked against the
 // file's size; each tensor's data is read when the tensor is (bools at once, to check their bytes).
 Checkpoint read_safetensors(const std::shared_ptr<SharedFile>& file, const std::string& path) {
-  auto bad = [&](const std::string& why) { return ExportError("'" + path + "' is not a valid safetensors file: " + why); };
+  // By value: the tensors' readers keep it after this call returns.
+  auto bad = [path](const std::string& why) { return ExportError("'" + path + "' is not a valid safetensors file: " + why); };
   unsigned char size_bytes[8] = {};
   if (!file->read(size_bytes, 8, 0)) throw bad("shorter than its header size");
   uint64_t header_size = 0;

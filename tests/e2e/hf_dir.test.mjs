@@ -8,7 +8,7 @@
 // float32 exactly, and ONNX Runtime must reproduce LibTorch's outputs with those weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safetensors } from './lib/safetensors.mjs';
 import { halfToNumber } from './lib/npy.mjs';
@@ -122,6 +122,15 @@ const CASES = {
     extra: [{ key: 'bert.embeddings.position_ids', dtype: 'I64', shape: [1, 40], bytes: Buffer.alloc(8 * 40) },
       { key: 'classifier.weight', dtype: 'F32', shape: [2, 32], bytes: Buffer.alloc(4 * 64) }],
     outputs: { last_hidden_state: [2, 16, 32], pooler_output: [2, 32] },
+  },
+  // bert-base-uncased's layout: a BertForMaskedLM, whose base model has no pooler, yet whose checkpoint holds one
+  // (transformers leaves it unused), beside the MLM head.
+  bert_mlm: {
+    config: { architectures: ['BertForMaskedLM'], model_type: 'bert', vocab_size: 99, hidden_size: 32, num_hidden_layers: 1,
+      num_attention_heads: 4, intermediate_size: 37, max_position_embeddings: 40 },
+    parameterNames: /^(embeddings|encoder)\./, prefix: 'bert.', dtype: 'F32', shards: 1,
+    extra: [f32('bert.pooler.dense.weight', [32, 32]), f32('bert.pooler.dense.bias', [32]), f32('cls.predictions.bias', [99])],
+    outputs: { last_hidden_state: [2, 16, 32] },
   },
   // ViTForImageClassification in F16, as google/vit-base-patch16-224 is laid out: the ViTModel under "vit."
   // without a pooler, the classifier beside it.
@@ -240,6 +249,14 @@ brokenCheckpoint('a tensor of the wrong shape', (dir) => alteredCheckpoint(dir, 
 brokenCheckpoint('an integer tensor for a float parameter', (dir) => alteredCheckpoint(dir, (t) => (t.name === 'model.norm.weight'
   ? { key: t.name, dtype: 'I32', shape: [32], bytes: Buffer.alloc(4 * 32) } : null)),
   /do not match the model: wrong dtype model\.norm\.weight Int vs Float/);
+
+brokenCheckpoint('a dangling model.safetensors link (an interrupted download)', (dir) => {
+  symlinkSync(join(dir, 'missing-blob'), join(dir, 'model.safetensors'));
+}, /cannot read '.*model\.safetensors'/);
+
+brokenCheckpoint('only TensorFlow weights', (dir) => {
+  writeFileSync(join(dir, 'tf_model.h5'), 'HDF');
+}, /holds weights htp-export does not read \(tf_model\.h5\)/);
 
 test('--hf-dir of a directory without config.json fails with one line', () => {
   const dir = join(ROOT, 'broken', 'empty');

@@ -127,10 +127,33 @@ TEST(HfConfig, RefusesWhatItDoesNotBuildByName) {
   json size = kLlama;
   size["num_key_value_heads"] = -2;
   EXPECT_NE(error_of(size).find("num_key_value_heads must be a positive integer"), std::string::npos) << error_of(size);
+  json rope5 = kLlama;  // transformers 5's spelling of a llama3 rope
+  rope5["rope_parameters"] = {{"rope_type", "llama3"}, {"rope_theta", 500000.0}, {"factor", 32.0}};
+  EXPECT_NE(error_of(rope5).find("llama with rope_parameters = "), std::string::npos) << error_of(rope5);
+  const json untied_gpt2 = {{"model_type", "gpt2"}, {"n_layer", 1}, {"n_embd", 16}, {"n_head", 2}, {"tie_word_embeddings", false}};
+  EXPECT_NE(error_of(untied_gpt2).find("gpt2 with tie_word_embeddings = false is not supported"), std::string::npos)
+      << error_of(untied_gpt2);
   json vit = {{"model_type", "vit"}, {"image_size", 384}};
   EXPECT_NE(error_of(vit).find("image_size = 384 is not supported"), std::string::npos) << error_of(vit);
   EXPECT_NE(error_of({{"model_type", "t5"}}).find("unknown model_type 't5'; known: bert, distilbert"), std::string::npos);
   EXPECT_EQ(error_of(json::array()), "not a JSON object");
+}
+
+// transformers 5 moves rope_theta into rope_parameters: it reaches the rotary frequencies as the top-level
+// field does.
+TEST(HfConfig, RopeThetaComesFromRopeParametersToo) {
+  json top = kLlama;
+  top["rope_theta"] = 500000.0;
+  json nested = kLlama;
+  nested["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 500000.0}};
+  const auto ids = torch::randint(0, 101, {1, 6});
+  const auto mask = torch::ones({1, 6}, torch::kInt64);
+  torch::manual_seed(0);
+  const auto expected = htp::zoo::make_hf_model(top.dump(), {}).forward({ids, mask})[0];
+  torch::manual_seed(0);
+  EXPECT_TRUE(torch::equal(htp::zoo::make_hf_model(nested.dump(), {}).forward({ids, mask})[0], expected));
+  torch::manual_seed(0);
+  EXPECT_FALSE(torch::equal(htp::zoo::make_hf_model(kLlama.dump(), {}).forward({ids, mask})[0], expected));
 }
 
 TEST(HfConfig, NullMeansAbsent) {

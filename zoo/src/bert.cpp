@@ -265,8 +265,10 @@ ZooModel bert_family_model(const std::string& model_name, const BertConfig& conf
     model.output_names.push_back("pooler_output");
     model.output_dim_names.push_back({"batch", ""});
   }
-  // Checkpoints saved before transformers made these buffers non-persistent carry them.
+  // Checkpoints saved before transformers made these buffers non-persistent carry them. A pooler-less
+  // task model ignores the pooler its checkpoint may still hold (bert-base-uncased is a BertForMaskedLM).
   model.ignored_checkpoint_keys = {"embeddings.position_ids", "embeddings.token_type_ids"};
+  if (!config.add_pooling_layer) model.ignored_checkpoint_keys.insert(model.ignored_checkpoint_keys.end(), {"pooler.dense.weight", "pooler.dense.bias"});
   return model;
 }
 

@@ -92,6 +92,14 @@ class HfConfig {
   std::string model_type_;
 };
 
+// rope_parameters' rope_theta, transformers' default 10000 without one.
+double rope_theta(const json& rope_parameters) {
+  if (!rope_parameters.contains("rope_theta")) return 10000.0;
+  const json& theta = rope_parameters.at("rope_theta");
+  if (!theta.is_number() || !(theta.get<double>() > 0)) throw std::invalid_argument("llama's rope_parameters.rope_theta must be a positive number");
+  return theta.get<double>();
+}
+
 // transformers' LlamaConfig defaults; rope_scaling (llama3, linear, dynamic, yarn) would change the rotary
 // frequencies, biases and other activations the layers themselves.
 ZooModel llama(const HfConfig& config, const ZooOptions& options) {
@@ -101,6 +109,13 @@ ZooModel llama(const HfConfig& config, const ZooOptions& options) {
   const json rope_scaling = config.value("rope_scaling");
   const bool default_rope = rope_scaling.is_object() && rope_scaling.value("rope_type", rope_scaling.value("type", json())) == "default";
   if (!default_rope) config.require("rope_scaling", nullptr);  // {"rope_type": "default"} is None's rope
+  // transformers 5 writes the rope's type and theta into rope_parameters instead.
+  const json rope_parameters = config.value("rope_parameters");
+  if (!rope_parameters.is_null() &&
+      (!rope_parameters.is_object() || rope_parameters.value("rope_type", json("default")) != "default")) {
+    throw std::invalid_argument("llama with rope_parameters = " + rope_parameters.dump() +
+                                " is not supported (htp-export builds the default rope)");
+  }
   LlamaConfig llama{};
   llama.hidden_size = config.positive("hidden_size", 4096);
   llama.intermediate_size = config.positive("intermediate_size", 11008);
@@ -110,7 +125,7 @@ ZooModel llama(const HfConfig& config, const ZooOptions& options) {
   llama.vocab_size = config.positive("vocab_size", 32000);
   llama.max_position_embeddings = config.positive("max_position_embeddings", 2048);
   llama.rms_norm_eps = config.number("rms_norm_eps", 1e-6);
-  llama.rope_theta = config.number("rope_theta", 10000.0);
+  llama.rope_theta = config.number("rope_theta", rope_theta(rope_parameters));
   config.require("head_dim", llama.hidden_size / llama.num_attention_heads);
   const bool tied = config.flag("tie_word_embeddings", false);
   if (config.architecture() == "LlamaForCausalLM") return build_llama_for_causal_lm(llama, tied, options);
@@ -123,6 +138,7 @@ ZooModel gpt2(const HfConfig& config, const ZooOptions& options) {
   config.require("scale_attn_weights", true);
   config.require("scale_attn_by_inverse_layer_idx", false);
   config.require("add_cross_attention", false);
+  config.require("tie_word_embeddings", true);  // GPT2LMHeadModel's head is wte
   GPT2Config gpt2{config.positive("n_layer", 12), config.positive("n_embd", 768), config.positive("n_head", 12)};
   gpt2.vocab_size = config.positive("vocab_size", 50257);
   gpt2.n_positions = config.positive("n_positions", 1024);
@@ -172,7 +188,6 @@ ZooModel bert_family(const HfConfig& config, const ZooOptions& options, const Be
 ZooModel distilbert(const HfConfig& config, const ZooOptions& options) {
   config.require("vocab_size", 30522);
   config.require("max_position_embeddings", 512);
-  config.require("pad_token_id", 0);
   config.require("activation", "gelu");
   config.require("sinusoidal_pos_embds", false);
   const DistilBertSize size{config.positive("n_layers", 6), config.positive("dim", 768), config.positive("n_heads", 12),
@@ -202,10 +217,9 @@ ZooModel whisper(const HfConfig& config, const ZooOptions& options) {
   config.require("max_source_positions", 1500);
   config.require("max_target_positions", 448);
   config.require("vocab_size", 51865);
-  config.require("pad_token_id", 50257);
   config.require("activation_function", "gelu");
   config.require("scale_embedding", false);
-  const int64_t heads = config.positive("encoder_attention_heads", 4);
+  const int64_t heads = config.positive("encoder_attention_heads", 6);
   const int64_t ffn = config.positive("encoder_ffn_dim", 1536);
   config.require("decoder_attention_heads", heads);
   config.require("decoder_ffn_dim", ffn);

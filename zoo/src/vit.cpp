@@ -258,6 +258,8 @@ ZooModel vit_model(const std::string& model_name, const ViTConfig& config, const
   if (config.add_pooling_layer) {
     model.output_names.push_back("pooler_output");
     model.output_dim_names.push_back({"batch", ""});
+  } else {
+    model.ignored_checkpoint_keys = {"pooler.dense.weight", "pooler.dense.bias"};  // a pooler the checkpoint may still hold
   }
   return model;
 }
