@@ -46,11 +46,12 @@ Checkpoint read_sharded(const fs::path& dir, const fs::path& index_path) {
     if (!shard.is_string()) throw ExportError("'" + index + "' maps '" + tensor + "' to a shard that is not a file name");
     listed[shard.get<std::string>()].insert(tensor);
   }
-  for (const auto& entry : listed) shard_path(dir, entry.first, index);  // every shard present before any is read
+  std::map<std::string, fs::path> paths;  // every shard present before any is read
+  for (const auto& entry : listed) paths.emplace(entry.first, shard_path(dir, entry.first, index));
   Checkpoint checkpoint;
   for (const auto& [shard, tensors] : listed) {
     spdlog::info("reading shard {}", shard);
-    for (auto& [name, tensor] : read_checkpoint(shard_path(dir, shard, index).string())) {
+    for (auto& [name, tensor] : read_checkpoint(paths.at(shard).string())) {
       if (!checkpoint.emplace(name, tensor).second) throw ExportError("'" + index + "': tensor '" + name + "' is in two shards");
     }
     for (const auto& name : tensors) {
