@@ -3,7 +3,6 @@
 #include "archive_bounds.h"
 #include "archive_kind.h"
 
-#include "htp/onnxio/file_io.h"
 #include "htp/exporter/errors.h"
 
 #include <ATen/ATen.h>
@@ -26,7 +25,6 @@
 #include <set>
 
 namespace htp::exporter {
-using onnxio::read_file;
 namespace {
 
 at::ScalarType safetensors_dtype(const std::string& code, const std::string& path) {
@@ -64,6 +62,13 @@ class SharedFile {
   ~SharedFile() { ::close(fd_); }
 
   uint64_t size() const { return size_; }
+
+  // The whole file.
+  std::string contents() const {
+    std::string bytes(size_, '\0');
+    if (!read(bytes.data(), size_, 0)) throw Error("cannot read '" + path_ + "': it ended while being read");
+    return bytes;
+  }
 
   // Exactly `n` bytes at `offset`, or false when the file ends first.
   bool read(void* into, uint64_t n, uint64_t offset) const {
@@ -315,7 +320,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   auto file = std::make_shared<SharedFile>(path);
   char magic[9] = {};
   const bool long_enough = file->read(magic, sizeof magic, 0);
-  if (magic[0] == 'P' && magic[1] == 'K') return read_torch_save(read_file(path), path);
+  if (magic[0] == 'P' && magic[1] == 'K') return read_torch_save(file->contents(), path);
   if (long_enough && magic[8] == '{') return read_safetensors(file, path);
   throw ExportError("'" + path + "' is neither a safetensors file nor a torch.save archive");
 }
