@@ -128,13 +128,34 @@ class LibTorchSettings {
 // module the caller holds.
 using Preparer = std::function<PreparedModel()>;
 
-Preparer from_options(const ExportOptions& options) {
+Preparer from_options(const ExportOptions& options, WeightHolding holding) {
   const int sources = !options.model.empty() + !options.torchscript.empty() + !options.hf_dir.empty();
   if (sources != 1) throw ExportError("give one of --model NAME, --torchscript FILE or --hf-dir DIR");
-  return [&options] {
-    if (!options.hf_dir.empty()) return prepare_hf_model(options);
-    return options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options);
+  return [&options, holding] {
+    if (!options.hf_dir.empty()) return prepare_hf_model(options, holding);
+    return options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options, holding);
   };
+}
+
+// A written export streams the weights unless LibTorch must run them (--save-io) or the optimizer
+// must read them (--optimize); an export kept in memory holds them.
+WeightHolding written_holding(const ExportOptions& options) {
+  return options.save_io_dir.empty() && !options.optimize ? WeightHolding::kStreamable : WeightHolding::kInModule;
+}
+
+// The streamed weights as the writer takes them: each read, made contiguous and written as raw bytes,
+// one at a time.
+onnxio::DeferredTensors deferred_tensors(const Checkpoint& streamed) {
+  onnxio::DeferredTensors deferred;
+  for (const auto& [name, entry] : streamed) {
+    const size_t bytes = static_cast<size_t>(c10::multiply_integers(entry.shape)) * c10::elementSize(entry.dtype);
+    deferred.emplace(name, onnxio::DeferredTensor{bytes, [name = name, read = entry.read](std::ostream& out) {
+                       spdlog::debug("streaming {}", name);
+                       const at::Tensor value = read().contiguous();
+                       out.write(static_cast<const char*>(value.data_ptr()), static_cast<std::streamsize>(value.nbytes()));
+                     }});
+  }
+  return deferred;
 }
 
 // A module given to the API brings its own inputs; options that choose a model or make inputs would be ignored.
@@ -195,7 +216,8 @@ nlohmann::json write_export(const Preparer& prepare, const ExportOptions& option
   spdlog::info("writing {} nodes to {}", tagged.onnx.graph().node_size(), options.out);
   WrittenFiles written;
   auto external = options.external_data ? onnxio::ExternalData::kAlways : onnxio::ExternalData::kWhenTooLarge;
-  for (const auto& file : write_onnx_model(tagged.onnx, options.out, external)) written.add(file);
+  const onnxio::DeferredTensors deferred = deferred_tensors(tagged.prepared.streamed_weights);
+  for (const auto& file : write_onnx_model(tagged.onnx, options.out, external, deferred)) written.add(file);
   clock.stage("written");
 
   nlohmann::json report = tagging::coverage_report(tagged.onnx);
@@ -225,9 +247,13 @@ ExportedModel export_checked(const Preparer& prepare, const ExportOptions& optio
 
 }  // namespace
 
-nlohmann::json export_model(const ExportOptions& options) { return write_export(from_options(options), options); }
+nlohmann::json export_model(const ExportOptions& options) {
+  return write_export(from_options(options, written_holding(options)), options);
+}
 
-ExportedModel export_in_memory(const ExportOptions& options) { return export_checked(from_options(options), options); }
+ExportedModel export_in_memory(const ExportOptions& options) {
+  return export_checked(from_options(options, WeightHolding::kInModule), options);
+}
 
 nlohmann::json tag_statistics(const ExportOptions& options) {
   Stopwatch clock;

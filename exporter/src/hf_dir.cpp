@@ -129,7 +129,7 @@ void match_checkpoint_names(zoo::ZooModel& model, Checkpoint& checkpoint, const 
 
 }  // namespace
 
-zoo::ZooModel load_hf_model(const ExportOptions& options) {
+WeightedModel load_hf_model(const ExportOptions& options, bool streamable) {
   const fs::path dir(options.hf_dir);
   if (!fs::is_directory(dir)) throw ExportError("--hf-dir '" + options.hf_dir + "' is not a directory");
   const fs::path config_path = dir / "config.json";
@@ -139,7 +139,7 @@ zoo::ZooModel load_hf_model(const ExportOptions& options) {
   zoo::ZooOptions zoo_options;
   zoo_options.batch = options.batch;
   zoo_options.seq_len = options.seq_len;
-  zoo_options.draw_weights = source.empty();  // loading replaces every weight or fails
+  zoo_options.draw_weights = draws_weights(!source.empty(), streamable);
   torch::manual_seed(options.seed);
   zoo::ZooModel model;
   try {
@@ -150,11 +150,10 @@ zoo::ZooModel load_hf_model(const ExportOptions& options) {
   if (source.empty()) {
     spdlog::warn("'{}' holds no weights (model.safetensors, an index of shards, pytorch_model.bin): drawing them from --seed {}",
                  options.hf_dir, options.seed);
-    return model;
+    return place_weights(std::move(model), nullptr, source, streamable);
   }
   match_checkpoint_names(model, checkpoint, source, config_text);
-  load_state_dict(*model.module, checkpoint, source, model.ignored_checkpoint_keys);
-  return model;
+  return place_weights(std::move(model), &checkpoint, source, streamable);
 }
 
 }  // namespace htp::exporter

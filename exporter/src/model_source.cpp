@@ -7,6 +7,7 @@
 #include "torchscript_source.h"
 #include "trace_zoo.h"
 #include "weights.h"
+#include "zoo_weights.h"
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
@@ -86,22 +87,31 @@ std::vector<at::Tensor> torchscript_inputs(const ExportOptions& options) {
 }
 
 // Draws the example inputs of a built model from `seed` and traces it.
-PreparedModel prepare_built_model(std::string name, zoo::ZooModel model, uint64_t seed) {
+PreparedModel prepare_built_model(std::string name, WeightedModel weighted, uint64_t seed) {
+  const zoo::ZooModel& model = weighted.model;
   torch::manual_seed(seed);
   std::vector<at::Tensor> inputs;
   for (const auto& spec : model.inputs) inputs.push_back(spec.example ? spec.example(spec.shape) : random_input(spec.shape, spec.dtype));
   TracedGraph traced = trace_zoo_model(model, inputs);
+  for (auto& entry : traced.parameters) entry.second.streamed = weighted.streamed.count(entry.second.name) > 0;
+  if (!weighted.streamed.empty()) spdlog::info("the weights are streamed into the file, not held");
   auto reference = [model, inputs] { return model.forward(inputs); };
-  return PreparedModel{std::move(name), std::move(traced), inputs, reference};
+  return PreparedModel{std::move(name), std::move(traced), inputs, reference, std::move(weighted.streamed)};
 }
 
 }  // namespace
 
-PreparedModel prepare_zoo_model(const ExportOptions& options) {
+PreparedModel prepare_zoo_model(const ExportOptions& options, WeightHolding holding) {
   if (!options.input_files.empty() || !options.input_dtypes.empty() || options.input_shapes.size() > 1) {
     throw ExportError("zoo models take at most one --input-shape (the image size) and no --input/--input-dtype");
   }
   if (!options.input_shapes.empty()) check_input_fits(options.input_shapes[0], "float32");  // an image, before the model is built
+  const bool streamable = holding == WeightHolding::kStreamable;
+  std::optional<Checkpoint> checkpoint;
+  if (!options.weights.empty()) {
+    spdlog::info("loading weights from {}", options.weights);
+    checkpoint = read_checkpoint(options.weights);  // headers only: the values stay in the file
+  }
   torch::manual_seed(options.seed);
   zoo::ZooModel model;
   try {
@@ -109,23 +119,21 @@ PreparedModel prepare_zoo_model(const ExportOptions& options) {
     if (!options.input_shapes.empty()) zoo_options.input_shape = options.input_shapes[0];
     zoo_options.batch = options.batch;
     zoo_options.seq_len = options.seq_len;
+    zoo_options.draw_weights = draws_weights(checkpoint.has_value(), streamable);
     model = zoo::make_model(options.model, zoo_options);
   } catch (const std::invalid_argument& e) {
     throw ExportError(e.what());
   }
-  if (!options.weights.empty()) {
-    spdlog::info("loading weights from {}", options.weights);
-    load_state_dict(*model.module, read_checkpoint(options.weights), options.weights, model.ignored_checkpoint_keys);
-  }
-  return prepare_built_model(options.model, std::move(model), options.seed);
+  WeightedModel weighted = place_weights(std::move(model), checkpoint ? &*checkpoint : nullptr, options.weights, streamable);
+  return prepare_built_model(options.model, std::move(weighted), options.seed);
 }
 
-PreparedModel prepare_hf_model(const ExportOptions& options) {
+PreparedModel prepare_hf_model(const ExportOptions& options, WeightHolding holding) {
   if (!options.weights.empty()) throw ExportError("--weights applies to zoo models; --hf-dir reads the directory's own");
   if (!options.input_files.empty() || !options.input_dtypes.empty() || !options.input_shapes.empty()) {
     throw ExportError("--hf-dir models take --batch and --seq-len, not --input, --input-shape or --input-dtype");
   }
-  return prepare_built_model(options.hf_dir, load_hf_model(options), options.seed);
+  return prepare_built_model(options.hf_dir, load_hf_model(options, holding == WeightHolding::kStreamable), options.seed);
 }
 
 PreparedModel prepare_torchscript_model(const ExportOptions& options) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "traced_graph.h"
+#include "weights.h"
 
 #include "htp/exporter/export.h"
 
@@ -18,10 +19,19 @@ struct PreparedModel {
   TracedGraph traced;
   std::vector<at::Tensor> inputs;
   std::function<std::vector<at::Tensor>()> run_reference;  // LibTorch's own outputs on `inputs`
+  // The values of the parameters marked Parameter::streamed, read as the file is written. With any,
+  // the module holds no real weights and run_reference cannot run.
+  Checkpoint streamed_weights;
 };
 
-PreparedModel prepare_zoo_model(const ExportOptions& options);
-PreparedModel prepare_hf_model(const ExportOptions& options);
+// How an export may treat the weights of a zoo or --hf-dir model.
+enum class WeightHolding {
+  kInModule,    // loaded or drawn into the module, for a reference run or the optimizer
+  kStreamable,  // streamed into the written file where the builder can draw any weight alone (Llama)
+};
+
+PreparedModel prepare_zoo_model(const ExportOptions& options, WeightHolding holding);
+PreparedModel prepare_hf_model(const ExportOptions& options, WeightHolding holding);
 PreparedModel prepare_torchscript_model(const ExportOptions& options);
 // A module the caller loaded or scripted, in eval mode; `inputs` are its forward arguments in order.
 PreparedModel prepare_module(torch::jit::Module module, std::vector<at::Tensor> inputs, std::string name);

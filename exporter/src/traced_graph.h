@@ -24,6 +24,9 @@ struct GraphInput {
 struct Parameter {
   std::string name;  // state_dict key
   at::Tensor value;
+  // True when `value` is allocated but never written: the writer streams its bytes from their source
+  // (PreparedModel::streamed_weights), and the initializer holds only its type and dims until then.
+  bool streamed = false;
 };
 
 struct TracedGraph {

@@ -331,10 +331,10 @@ std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
   return state;
 }
 
-void load_state_dict(torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& path,
-                     const std::vector<std::string>& ignored_keys) {
-  Targets targets = module_targets(module);
-  const Checkpoint state = model_entries(targets, checkpoint, ignored_keys, path);
+Checkpoint match_state_dict(const torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& path,
+                            const std::vector<std::string>& ignored_keys) {
+  const Targets targets = module_targets(module);
+  Checkpoint state = model_entries(targets, checkpoint, ignored_keys, path);
   std::vector<std::string> missing, unexpected, misshaped, mistyped;
   for (const auto& [name, target] : targets) {
     auto it = state.find(name);
@@ -355,6 +355,13 @@ void load_state_dict(torch::nn::Module& module, const Checkpoint& checkpoint, co
   if (!misshaped.empty()) problems += std::string(problems.empty() ? "" : "; ") + "wrong shape " + join_names(misshaped);
   if (!mistyped.empty()) problems += std::string(problems.empty() ? "" : "; ") + "wrong dtype " + join_names(mistyped);
   if (!problems.empty()) throw ExportError("weights '" + path + "' do not match the model: " + problems);
+  return state;
+}
+
+void load_state_dict(torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& path,
+                     const std::vector<std::string>& ignored_keys) {
+  const Checkpoint state = match_state_dict(module, checkpoint, path, ignored_keys);
+  Targets targets = module_targets(module);
   at::NoGradGuard no_grad;
   for (auto& [name, target] : targets) target.copy_(state.at(name).read());  // one checkpoint tensor in memory at a time
 }

@@ -47,4 +47,9 @@ std::string checkpoint_prefix(const torch::nn::Module& module, const Checkpoint&
 void load_state_dict(torch::nn::Module& module, const Checkpoint& state, const std::string& path,
                      const std::vector<std::string>& ignored_keys = {});
 
+// load_state_dict's checks without the copy: the checkpoint entry of each of the module's parameters and
+// buffers, under the module's name, every value still unread.
+Checkpoint match_state_dict(const torch::nn::Module& module, const Checkpoint& state, const std::string& path,
+                            const std::vector<std::string>& ignored_keys = {});
+
 }  // namespace htp::exporter

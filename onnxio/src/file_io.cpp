@@ -79,7 +79,14 @@ void write_file_atomically(const std::string& path, const std::function<bool(std
   std::string temporary = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    bool written = out && write(out);
+    bool written = false;
+    try {
+      written = out && write(out);
+    } catch (...) {  // a source that fails part way leaves no temporary file behind
+      out.close();
+      std::remove(temporary.c_str());
+      throw;
+    }
     out.flush();
     if (!written || !out) {
       std::remove(temporary.c_str());

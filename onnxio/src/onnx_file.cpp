@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -134,23 +135,52 @@ void set_external_location(onnx::TensorProto& tensor, const std::string& locatio
   delete tensor.release_raw_data();  // gives the bytes back now, not when the model goes
 }
 
+// Runs a deferred tensor's writer, checking that it wrote what it promised.
+void write_deferred(const std::string& name, const DeferredTensor& tensor, std::ostream& out) {
+  const auto start = out.tellp();
+  tensor.write(out);
+  const auto written = static_cast<size_t>(out.tellp() - start);
+  if (!out || written != tensor.bytes) {
+    throw Error("initializer '" + printable(name) + "': its source gave " + std::to_string(written) + " bytes, not " +
+                std::to_string(tensor.bytes));
+  }
+}
+
+// A deferred tensor's bytes put into the model.
+void hold_deferred(onnx::TensorProto& tensor, const DeferredTensor& source) {
+  std::ostringstream bytes;
+  write_deferred(tensor.name(), source, bytes);
+  tensor.set_raw_data(std::move(bytes).str());
+}
+
 // Streams the raw bytes of every large initializer to `path`.data, in graph order, and points the
-// tensors there. Returns the data file's path.
-std::string write_external_data(onnx::ModelProto& model, const std::string& path) {
+// tensors there. A deferred tensor below the size that goes out is put into the model instead. Returns
+// the data file's path.
+std::string write_external_data(onnx::ModelProto& model, const std::string& path, const DeferredTensors& deferred) {
   const std::string data_path = path + ".data";
   const std::string location = std::filesystem::path(data_path).filename().string();
   write_file_atomically(data_path, [&](std::ostream& out) {
     size_t offset = 0;
-    for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
-      if (!tensor.has_raw_data() || tensor.raw_data().size() < kMinExternalBytes) continue;
+    auto append = [&](onnx::TensorProto& tensor, size_t length, const std::function<void()>& write) {
       size_t padding = (kExternalAlignment - offset % kExternalAlignment) % kExternalAlignment;
       out.write(std::string(padding, '\0').data(), static_cast<std::streamsize>(padding));
       offset += padding;
-      const std::string& bytes = tensor.raw_data();
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      size_t length = bytes.size();
+      write();
       set_external_location(tensor, location, offset, length);
       offset += length;
+    };
+    for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
+      if (auto it = deferred.find(tensor.name()); it != deferred.end()) {
+        if (it->second.bytes < kMinExternalBytes) {
+          hold_deferred(tensor, it->second);
+        } else {
+          append(tensor, it->second.bytes, [&] { write_deferred(tensor.name(), it->second, out); });
+        }
+        continue;
+      }
+      if (!tensor.has_raw_data() || tensor.raw_data().size() < kMinExternalBytes) continue;
+      const std::string& bytes = tensor.raw_data();
+      append(tensor, bytes.size(), [&] { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
     }
     return static_cast<bool>(out);
   });
@@ -236,13 +266,27 @@ onnx::ModelProto read_onnx_model(const std::string& path) {
   return model;
 }
 
-std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::string& path, ExternalData external) {
-  check_onnx_model(model);  // before the tensors point into a file the checker would look for
-  std::vector<std::string> written;
-  if (external == ExternalData::kAlways || model.ByteSizeLong() + kExternalDataMargin > kMaxInlineModelBytes) {
-    written.push_back(write_external_data(model, path));
+std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::string& path, ExternalData external,
+                                          const DeferredTensors& deferred) {
+  size_t deferred_bytes = 0;  // of the tensors the model declares: the file size as if it held them
+  for (const auto& tensor : model.graph().initializer()) {
+    if (auto it = deferred.find(tensor.name()); it != deferred.end()) deferred_bytes += it->second.bytes;
   }
+  const bool goes_out = external == ExternalData::kAlways ||
+                        model.ByteSizeLong() + deferred_bytes + kExternalDataMargin > kMaxInlineModelBytes;
+  if (!goes_out) {
+    for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
+      if (auto it = deferred.find(tensor.name()); it != deferred.end()) hold_deferred(tensor, it->second);
+    }
+  }
+  // Checked before the tensors point into a file the checker would look for; a model with deferred
+  // tensors going out is checked afterwards, in its folder, since before it has no data for them.
+  const bool check_first = !goes_out || deferred.empty();
+  if (check_first) check_onnx_model(model);
+  std::vector<std::string> written;
+  if (goes_out) written.push_back(write_external_data(model, path, deferred));
   try {
+    if (!check_first) check_onnx_model(model, model_folder(path));
     write_file_atomically(path, [&model](std::ostream& out) { return model.SerializeToOstream(&out); });
   } catch (...) {
     for (const auto& file : written) std::remove(file.c_str());

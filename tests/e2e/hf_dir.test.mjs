@@ -8,11 +8,11 @@
 // float32 exactly, and ONNX Runtime must reproduce LibTorch's outputs with those weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safetensors } from './lib/safetensors.mjs';
 import { halfToNumber } from './lib/npy.mjs';
-import { WORK_DIR, exportOrThrow, compareWithReference, numericProblems, readModel, tagProblems, expectFailure } from './lib/checks.mjs';
+import { WORK_DIR, exportOrThrow, runCli, compareWithReference, numericProblems, readModel, tagProblems, expectFailure } from './lib/checks.mjs';
 
 const ROOT = join(WORK_DIR, 'hf_dir');
 rmSync(ROOT, { recursive: true, force: true });
@@ -181,6 +181,34 @@ for (const [name, c] of Object.entries(CASES)) {
     }
     const modules = JSON.parse(model.metadata['htp.modules']);
     assert.deepEqual(tagProblems(model, new Map(Object.entries(modules).map(([s, info]) => [s, info.class]))), []);
+  });
+}
+
+// A written export streams Llama's weights into the file (drawn, or read from the checkpoint) without the
+// module holding them; --save-io makes it hold them, to run LibTorch. The two files must be the same bytes,
+// with the tensors inline and in external data.
+for (const source of ['config_only', 'checkpoint']) {
+  test(`llama ${source}: streamed weights give the same bytes as weights held in memory`, () => {
+    const dir = join(ROOT, 'llama', source);
+    for (const external of [[], ['--external-data']]) {
+      // The same file name in two folders: the model names its data file.
+      const [held, streamed] = ['held', 'streamed'].map((way) => {
+        const folder = join(ROOT, 'llama', `${way}_${source}${external.length ? '_external' : ''}`);
+        mkdirSync(folder, { recursive: true });
+        return join(folder, 'model.onnx');
+      });
+      exportOrThrow(['--hf-dir', dir, '--out', held, '--save-io', join(ROOT, 'llama', `io_${source}`), ...external, '-q']);
+      const run = runCli(['--hf-dir', dir, '--out', streamed, ...external, '-v']);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /weights are streamed/, 'the export without --save-io streams');
+      assert.ok(readFileSync(held).equals(readFileSync(streamed)), `${source} ${external}: the .onnx files differ`);
+      if (external.length) {
+        assert.ok(existsSync(`${held}.data`), 'external data written');
+        assert.ok(readFileSync(`${held}.data`).equals(readFileSync(`${streamed}.data`)), `${source}: the .data files differ`);
+      } else {
+        assert.ok(!existsSync(`${streamed}.data`), 'a small model keeps its weights inline');
+      }
+    }
   });
 }
 

@@ -1,5 +1,6 @@
 // Writing ONNX files with external data: the tensors point into OUT.data at aligned offsets, the
 // bytes there are the tensors' own, and small tensors stay inline.
+#include "htp/onnxio/error.h"
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/onnx_file.h"
 
@@ -7,6 +8,8 @@
 
 #include <filesystem>
 #include <map>
+#include <stdexcept>
+#include <utility>
 #include <string>
 
 namespace {
@@ -97,6 +100,64 @@ TEST_F(OnnxFileTest, AFailedCheckLeavesNoDataFileBehind) {
   EXPECT_ANY_THROW(htp::onnxio::write_onnx_model(model, path, ExternalData::kAlways));
   EXPECT_FALSE(fs::exists(path));
   EXPECT_FALSE(fs::exists(path + ".data"));
+}
+
+// The model with every initializer's bytes taken out and given as a deferred tensor instead.
+std::pair<onnx::ModelProto, htp::onnxio::DeferredTensors> deferred_copy(const onnx::ModelProto& model) {
+  onnx::ModelProto copy = model;
+  htp::onnxio::DeferredTensors deferred;
+  for (auto& tensor : *copy.mutable_graph()->mutable_initializer()) {
+    const std::string bytes = tensor.raw_data();
+    tensor.clear_raw_data();
+    deferred.emplace(tensor.name(), htp::onnxio::DeferredTensor{bytes.size(), [bytes](std::ostream& out) { out << bytes; }});
+  }
+  return {copy, deferred};
+}
+
+// Deferred tensors are written where their bytes would have been: the files are the same bytes as those of
+// the model that held them, inline or as external data.
+TEST_F(OnnxFileTest, DeferredTensorsWriteTheSameFilesAsHeldOnes) {
+  for (ExternalData external : {ExternalData::kWhenTooLarge, ExternalData::kAlways}) {
+    auto [model, deferred] = deferred_copy(model_with_weights());
+    const std::string path = (dir_ / "m.onnx").string();
+    const auto files = htp::onnxio::write_onnx_model(model, path, external, deferred);
+    ASSERT_EQ(files.size(), external == ExternalData::kAlways ? 2u : 1u);
+    // The data file's name is inside the model, so the held model is written under the same name, after.
+    fs::rename(path, dir_ / "deferred_written.onnx");
+    if (files.size() == 2) fs::rename(path + ".data", dir_ / "deferred_written.onnx.data");
+    onnx::ModelProto held = model_with_weights();
+    htp::onnxio::write_onnx_model(held, path, external);
+    EXPECT_EQ(htp::onnxio::read_file((dir_ / "deferred_written.onnx").string()), htp::onnxio::read_file(path));
+    if (files.size() == 2) {
+      EXPECT_EQ(htp::onnxio::read_file((dir_ / "deferred_written.onnx.data").string()), htp::onnxio::read_file(path + ".data"));
+    }
+  }
+}
+
+// A source that writes the wrong number of bytes, or fails part way, leaves no file behind.
+TEST_F(OnnxFileTest, AFailingDeferredSourceLeavesNothingBehind) {
+  auto [model, deferred] = deferred_copy(model_with_weights());
+  const std::string path = (dir_ / "m.onnx").string();
+  auto short_source = deferred;
+  short_source.at("odd").write = [](std::ostream& out) { out << std::string(1000, 'x'); };
+  EXPECT_THROW(
+      {
+        try {
+          htp::onnxio::write_onnx_model(model, path, ExternalData::kAlways, short_source);
+        } catch (const htp::Error& e) {
+          EXPECT_STREQ(e.what(), "initializer 'odd': its source gave 1000 bytes, not 1027");
+          throw;
+        }
+      },
+      htp::Error);
+  auto failing = deferred;
+  failing.at("odd").write = [](std::ostream& out) {
+    out << "partial";
+    throw std::runtime_error("cannot read shard");
+  };
+  EXPECT_THROW(htp::onnxio::write_onnx_model(model, path, ExternalData::kAlways, failing), std::runtime_error);
+  EXPECT_THROW(htp::onnxio::write_onnx_model(model, path, ExternalData::kWhenTooLarge, failing), std::runtime_error);
+  for (const auto& entry : fs::directory_iterator(dir_)) ADD_FAILURE() << "left behind: " << entry.path();
 }
 
 }  // namespace

@@ -285,6 +285,12 @@ ZooModel nest_base_model(ZooModel base, const std::string& child, const std::str
   base.module = root;
   for (auto& key : base.ignored_checkpoint_keys) key = child + "." + key;
   base.base_model_prefix = child + ".";
+  if (base.draw_weight) {
+    base.draw_weight = [draw = std::move(base.draw_weight), prefix = child + "."](const std::string& name, torch::Tensor& weight) {
+      if (name.compare(0, prefix.size(), prefix) != 0) throw std::invalid_argument("no weight named '" + name + "'");
+      draw(name.substr(prefix.size()), weight);
+    };
+  }
   return base;
 }
 

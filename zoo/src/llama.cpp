@@ -14,7 +14,12 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/torch.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
+#include <functional>
+#include <map>
+#include <string>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -279,16 +284,48 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LlamaForCausalLM);
 
-// LlamaPreTrainedModel._init_weights draws N(0, initializer_range) Linear and Embedding weights and sets the
-// RMSNorm weights to 1; those are drawn from U(0.8, 1.2) here, so that a converter dropping or mixing up one of
-// them changes the numerics.
-void init_llama_weights(torch::nn::Module& root) {
-  torch::NoGradGuard no_grad;
-  for (const auto& module : root.modules()) {
-    if (auto* linear = module->as<BiasFreeLinearImpl>()) linear->weight.normal_(0.0, kInitializerRange);
-    if (auto* table = module->as<torch::nn::Embedding>()) table->weight.normal_(0.0, kInitializerRange);
-    if (auto* norm = module->as<LlamaRMSNormImpl>()) norm->weight.uniform_(0.8, 1.2);
+// How LlamaPreTrainedModel._init_weights draws each parameter: N(0, initializer_range) for Linear and Embedding
+// weights. It sets RMSNorm weights to 1; those are drawn from U(0.8, 1.2) here, so that a converter dropping or
+// mixing up one of them changes the numerics.
+using WeightDraw = std::function<void(torch::Tensor&, at::Generator&)>;
+
+std::map<std::string, WeightDraw> llama_weight_draws(const torch::nn::Module& root) {
+  const WeightDraw normal = [](torch::Tensor& weight, at::Generator& generator) { weight.normal_(0.0, kInitializerRange, generator); };
+  const WeightDraw around_one = [](torch::Tensor& weight, at::Generator& generator) { weight.uniform_(0.8, 1.2, generator); };
+  std::map<std::string, WeightDraw> draws;
+  for (const auto& item : root.named_modules()) {
+    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
+    const auto& module = *item.value();
+    if (module.as<BiasFreeLinearImpl>() || module.as<torch::nn::Embedding>()) draws.emplace(prefix + "weight", normal);
+    if (module.as<LlamaRMSNormImpl>()) draws.emplace(prefix + "weight", around_one);
   }
+  return draws;
+}
+
+// Each weight has a generator of its own, seeded from the torch seed current at build time and the weight's
+// name (FNV-1a, then splitmix64's finaliser), so the streaming writer can draw any weight alone, in any order,
+// with the values an in-memory draw gives it.
+uint64_t weight_seed(uint64_t seed, const std::string& name) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : name) hash = (hash ^ c) * 0x100000001b3ULL;
+  uint64_t mixed = seed ^ hash;
+  mixed = (mixed ^ (mixed >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  mixed = (mixed ^ (mixed >> 27)) * 0x94d049bb133111ebULL;
+  return mixed ^ (mixed >> 31);
+}
+
+// Sets `model.draw_weight` and, when the options ask for drawn weights, draws every parameter with it.
+void set_llama_draws(ZooModel& model, const ZooOptions& options) {
+  const uint64_t seed = at::detail::getDefaultCPUGenerator().current_seed();
+  model.draw_weight = [draws = llama_weight_draws(*model.module), seed](const std::string& name, torch::Tensor& weight) {
+    const auto it = draws.find(name);
+    if (it == draws.end()) throw std::invalid_argument("Llama draws no weight named '" + name + "'");
+    auto generator = at::detail::createCPUGenerator(weight_seed(seed, name));
+    torch::NoGradGuard no_grad;
+    it->second(weight, generator);
+  };
+  if (!options.draw_weights) return;
+  for (auto& item : model.module->named_parameters()) model.draw_weight(item.key(), item.value());
 }
 
 std::shared_ptr<LlamaModelImpl> make_llama(const LlamaConfig& config, torch::Device device) {
@@ -312,10 +349,10 @@ ZooModel build_llama(const LlamaConfig& config, const ZooOptions& options) {
   // Validate the options before allocating weights, so a bad size fails fast.
   const auto shape = sequence_shape("llama", options, kDefaultBatch, kDefaultSequence, config.max_position_embeddings);
   auto root = make_llama(config, torch::kCPU);
-  if (options.draw_weights) init_llama_weights(*root);
   freeze(*root);
   auto model = ids_and_mask_model(root, shape, config.vocab_size);
   model.ignored_checkpoint_keys = legacy_rotary_buffers("");
+  set_llama_draws(model, options);
   return model;
 }
 
@@ -323,11 +360,11 @@ ZooModel build_llama_for_causal_lm(const LlamaConfig& config, bool tie_word_embe
   const auto shape = sequence_shape("llama", options, kDefaultBatch, kDefaultSequence, config.max_position_embeddings);
   validate(config);
   auto root = std::make_shared<LlamaForCausalLMImpl>(config, tie_word_embeddings, torch::TensorOptions());
-  if (options.draw_weights) init_llama_weights(*root);
   freeze(*root);
   auto model = ids_and_mask_model(root, shape, config.vocab_size);
   model.ignored_checkpoint_keys = legacy_rotary_buffers("model.");
   as_causal_lm(model, "model.", tie_word_embeddings);
+  set_llama_draws(model, options);
   return model;
 }
 

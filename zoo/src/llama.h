@@ -35,7 +35,8 @@ inline constexpr LlamaConfig kTinyLlama = {2048, 5632, 22, 32, 4, 32000, 2048, 1
 // builds its model with the same code on the CPU.
 std::shared_ptr<torch::nn::Module> llama_module(const LlamaConfig& config, torch::Device device);
 
-// A LlamaModel with deterministic random weights from the current torch seed, taking input_ids and
+// A LlamaModel with deterministic random weights (ZooModel::draw_weight: per weight, from the current torch seed
+// and its name), taking input_ids and
 // attention_mask [batch, sequence] (sized by the options, default 2×16) and returning last_hidden_state.
 ZooModel build_llama(const LlamaConfig& config, const ZooOptions& options);
 

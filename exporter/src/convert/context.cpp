@@ -31,14 +31,12 @@ void ConversionContext::fail(const std::string& message) const {
   throw conversion_error(node_ ? node_->kind().toQualString() : "graph", scope_, message);
 }
 
-void ConversionContext::bind_parameter(const torch::jit::Value* value, std::string name, at::Tensor tensor) {
-  parameters_[value] = PendingParameter{std::move(name), std::move(tensor)};
-}
+void ConversionContext::bind_parameter(const torch::jit::Value* value, const Parameter& parameter) { parameters_[value] = parameter; }
 
 std::string ConversionContext::tensor(const torch::jit::Value* value) {
   if (auto it = tensors_.find(value); it != tensors_.end()) return it->second;
   if (auto it = parameters_.find(value); it != parameters_.end()) {
-    add_initializer(it->second.name, it->second.value);
+    add_initializer(it->second);
     // set_() swaps in an empty storage on the TensorImpl every holder shares, so the bytes go now.
     if (release_parameters_) it->second.value.set_();
     return tensors_[value] = it->second.name;
@@ -247,11 +245,16 @@ std::string ConversionContext::cast(const std::string& input, at::ScalarType dty
   return op("Cast", {input}, {{"to", static_cast<int64_t>(onnx_dtype(dtype))}});
 }
 
-void ConversionContext::add_initializer(const std::string& name, const at::Tensor& value) {
-  if (!initializers_.insert(name).second) return;  // one parameter reached through several values
+void ConversionContext::add_initializer(const Parameter& parameter) {
+  if (!initializers_.insert(parameter.name).second) return;  // one parameter reached through several values
   onnx::TensorProto* proto = graph_.add_initializer();
-  proto->set_name(name);
-  to_tensor_proto(value, *proto);
+  proto->set_name(parameter.name);
+  if (!parameter.streamed) {
+    to_tensor_proto(parameter.value, *proto);
+    return;
+  }
+  proto->set_data_type(onnx_dtype(parameter.value.scalar_type()));
+  for (int64_t size : parameter.value.sizes()) proto->add_dims(size);
 }
 
 void ConversionContext::rename_output(const std::string& from, const std::string& to) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "htp/optimizer/tensor_proto.h"
+#include "traced_graph.h"
 
 #include <onnx/onnx_pb.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -48,7 +49,7 @@ class ConversionContext {
   void bind(const torch::jit::Value* value, std::string onnx_name) { tensors_[value] = std::move(onnx_name); }
   void bind_constant(const torch::jit::Value* value, c10::IValue constant) { constants_[value] = std::move(constant); }
   // A parameter is written as an initializer the first time a converter uses it.
-  void bind_parameter(const torch::jit::Value* value, std::string name, at::Tensor tensor);
+  void bind_parameter(const torch::jit::Value* value, const Parameter& parameter);
   // The ONNX tensor holding `value`; constants (tensors and scalars) become Constant nodes.
   std::string tensor(const torch::jit::Value* value);
   // `value` as an ONNX tensor of `dtype` (a Cast is added when the traced dtype differs).
@@ -88,7 +89,7 @@ class ConversionContext {
   // Exact for every int64 (a double holds 53 bits; a `while` loop's trip count is INT64_MAX).
   std::string int_scalar(int64_t value, at::ScalarType dtype);
   std::string cast(const std::string& input, at::ScalarType dtype);
-  void add_initializer(const std::string& name, const at::Tensor& value);
+  void add_initializer(const Parameter& parameter);
 
   // A graph output name: renames the producing node's output when possible.
   void rename_output(const std::string& from, const std::string& to);
@@ -109,11 +110,7 @@ class ConversionContext {
   std::unordered_map<const torch::jit::Value*, std::string> tensors_;
   std::unordered_map<const torch::jit::Value*, c10::IValue> constants_;
   std::unordered_map<const torch::jit::Value*, std::vector<std::string>> lists_;
-  struct PendingParameter {
-    std::string name;
-    at::Tensor value;
-  };
-  std::unordered_map<const torch::jit::Value*, PendingParameter> parameters_;
+  std::unordered_map<const torch::jit::Value*, Parameter> parameters_;
   std::unordered_map<std::string, size_t> name_counts_;
   std::unordered_set<std::string> initializers_;
   bool release_parameters_;

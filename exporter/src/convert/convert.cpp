@@ -245,7 +245,7 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weight
     add_value_info(*graph.add_input(), input.name, input.example.scalar_type(), nullptr, input.example.sizes().vec(), input.dim_names);
     ctx.bind(input.value, input.name);
   }
-  for (const auto& [value, parameter] : traced.parameters) ctx.bind_parameter(value, parameter.name, parameter.value);
+  for (const auto& [value, parameter] : traced.parameters) ctx.bind_parameter(value, parameter);
 
   convert_nodes(ctx, traced, traced.graph->block());
   convert_outputs(ctx, traced, graph);

@@ -24,7 +24,8 @@ enum class TracedWeights {
 
 // Precondition: `traced.graph` is a flat graph (no blocks) of aten and prim nodes.
 // Postcondition: an ONNX model whose every node carries the `htp.scope` of the aten node it came
-// from, whose initializers are the used parameters under their state_dict names, and whose
+// from, whose initializers are the used parameters under their state_dict names (a streamed one with
+// its type and dims but no data), and whose
 // outputs are named `traced.output_names`. Throws UnsupportedOpsError listing every op without
 // a converter (with its module scope) before converting anything.
 onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weights = TracedWeights::kKept);

@@ -5,6 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -41,11 +44,23 @@ enum class ExternalData { kWhenTooLarge, kAlways };
 inline constexpr size_t kMaxInlineModelBytes = size_t{1} << 30 << 1;  // 2 GiB
 inline constexpr size_t kExternalDataMargin = size_t{64} << 20;        // 64 MiB for everything else
 
+// The bytes of an initializer the model declares but does not hold (its TensorProto has a name, a type and
+// dims, no data): `write` puts exactly `bytes` raw little-endian bytes on the stream when the file is
+// written, so weights go from their source into the file one at a time.
+struct DeferredTensor {
+  size_t bytes;
+  std::function<void(std::ostream&)> write;
+};
+using DeferredTensors = std::map<std::string, DeferredTensor>;  // by initializer name
+
 // Checks, serializes and writes atomically. With kAlways, or when the serialized model would not fit
 // in one protobuf, every initializer of at least 1 KiB moves to `path + ".data"` as ONNX external
 // data (the tensors keep their names and point at offsets in that file, 64-byte aligned), and its
-// bytes are released from `model`. Returns the files written; on failure none is left behind.
+// bytes are released from `model`. `deferred` initializers are written where their bytes would have
+// been, the file being byte-identical to writing a model that held them. Returns the files written; on
+// failure none is left behind.
 std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::string& path,
-                                          ExternalData external = ExternalData::kWhenTooLarge);
+                                          ExternalData external = ExternalData::kWhenTooLarge,
+                                          const DeferredTensors& deferred = {});
 
 }  // namespace htp::onnxio

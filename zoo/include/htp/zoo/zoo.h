@@ -41,6 +41,10 @@ struct ZooModel {
   // Where a model with a task head keeps its base model ("transformer.", "model."), empty for a base
   // model: a checkpoint of the base model alone has its names without this prefix.
   std::string base_model_prefix;
+  // Fills `weight` with the values the builder draws for its parameter `name` (a name of `module`), from that
+  // name and the seed alone, so any one weight can be drawn again without the others; null for builders
+  // that draw all weights in one sequence. Set exactly by the builders that honour ZooOptions::draw_weights.
+  std::function<void(const std::string& name, torch::Tensor& weight)> draw_weight;
 };
 
 struct ZooOptions {
@@ -50,8 +54,10 @@ struct ZooOptions {
   // model's default.
   int64_t batch = 0;
   int64_t seq_len = 0;
-  // False when a checkpoint will overwrite every weight: builders whose modules allocate their weights
-  // without drawing them (Llama's) then leave them undrawn, which saves seconds per billion weights.
+  // False when the caller supplies the weights (a checkpoint, or values streamed straight to the file):
+  // builders that allocate their weights without drawing them (Llama's) then leave them undrawn, which
+  // saves seconds per billion weights, and set ZooModel::draw_weight. Untouched, the allocations take no
+  // memory: Linux maps pages nobody wrote to one shared page of zeros.
   bool draw_weights = true;
 };
 
