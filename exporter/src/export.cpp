@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <thread>
 
 namespace htp::exporter {
@@ -143,17 +144,45 @@ WeightHolding written_holding(const ExportOptions& options) {
   return options.save_io_dir.empty() && !options.optimize ? WeightHolding::kStreamable : WeightHolding::kInModule;
 }
 
-// The streamed weights as the writer takes them: each read, made contiguous and written as raw bytes,
-// one at a time.
-onnxio::DeferredTensors deferred_tensors(const Checkpoint& streamed) {
+// Logs how much of the streamed weights is in the file, at each further tenth, when there are a
+// gigabyte or more: a 7B model takes minutes.
+class StreamProgress {
+ public:
+  explicit StreamProgress(size_t total) : total_(total) {}
+  void add(size_t bytes) {
+    written_ += bytes;
+    const size_t tenths = total_ ? written_ * 10 / total_ : 10;
+    if (total_ < size_t{1000000000} || tenths <= reported_) return;
+    reported_ = tenths;
+    spdlog::info("streamed {:.1f} of {:.1f} GB of weights", written_ / 1e9, total_ / 1e9);
+  }
+
+ private:
+  size_t total_;
+  size_t written_ = 0;
+  size_t reported_ = 0;
+};
+
+// The streamed weights the model declares, as the writer takes them: each read, made contiguous and
+// written as raw bytes, one at a time.
+onnxio::DeferredTensors deferred_tensors(const Checkpoint& streamed, const onnx::ModelProto& model) {
   onnxio::DeferredTensors deferred;
-  for (const auto& [name, entry] : streamed) {
-    const size_t bytes = static_cast<size_t>(c10::multiply_integers(entry.shape)) * c10::elementSize(entry.dtype);
-    deferred.emplace(name, onnxio::DeferredTensor{bytes, [name = name, read = entry.read](std::ostream& out) {
-                       spdlog::debug("streaming {}", name);
-                       const at::Tensor value = read().contiguous();
-                       out.write(static_cast<const char*>(value.data_ptr()), static_cast<std::streamsize>(value.nbytes()));
-                     }});
+  size_t total = 0;
+  for (const auto& initializer : model.graph().initializer()) {
+    const auto it = streamed.find(initializer.name());
+    if (it == streamed.end()) continue;
+    const size_t bytes = static_cast<size_t>(c10::multiply_integers(it->second.shape)) * c10::elementSize(it->second.dtype);
+    total += bytes;
+    deferred.emplace(it->first, onnxio::DeferredTensor{bytes, nullptr});
+  }
+  auto progress = std::make_shared<StreamProgress>(total);
+  for (auto& [name, tensor] : deferred) {
+    tensor.write = [name = name, read = streamed.at(name).read, progress](std::ostream& out) {
+      spdlog::debug("streaming {}", name);
+      const at::Tensor value = read().contiguous();
+      out.write(static_cast<const char*>(value.data_ptr()), static_cast<std::streamsize>(value.nbytes()));
+      progress->add(value.nbytes());
+    };
   }
   return deferred;
 }
@@ -216,7 +245,7 @@ nlohmann::json write_export(const Preparer& prepare, const ExportOptions& option
   spdlog::info("writing {} nodes to {}", tagged.onnx.graph().node_size(), options.out);
   WrittenFiles written;
   auto external = options.external_data ? onnxio::ExternalData::kAlways : onnxio::ExternalData::kWhenTooLarge;
-  const onnxio::DeferredTensors deferred = deferred_tensors(tagged.prepared.streamed_weights);
+  const onnxio::DeferredTensors deferred = deferred_tensors(tagged.prepared.streamed_weights, tagged.onnx);
   for (const auto& file : write_onnx_model(tagged.onnx, options.out, external, deferred)) written.add(file);
   clock.stage("written");
 

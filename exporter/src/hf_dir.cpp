@@ -139,7 +139,7 @@ WeightedModel load_hf_model(const ExportOptions& options, bool streamable) {
   zoo::ZooOptions zoo_options;
   zoo_options.batch = options.batch;
   zoo_options.seq_len = options.seq_len;
-  zoo_options.draw_weights = draws_weights(!source.empty(), streamable);
+  zoo_options.draw_weights = false;  // place_weights draws them, unless they are streamed
   torch::manual_seed(options.seed);
   zoo::ZooModel model;
   try {
@@ -148,9 +148,10 @@ WeightedModel load_hf_model(const ExportOptions& options, bool streamable) {
     throw ExportError("'" + config_path.string() + "': " + e.what());
   }
   if (source.empty()) {
+    WeightedModel drawn = place_weights(std::move(model), nullptr, source, streamable);
     spdlog::warn("'{}' holds no weights (model.safetensors, an index of shards, pytorch_model.bin): drawing them from --seed {}",
                  options.hf_dir, options.seed);
-    return place_weights(std::move(model), nullptr, source, streamable);
+    return drawn;
   }
   match_checkpoint_names(model, checkpoint, source, config_text);
   return place_weights(std::move(model), &checkpoint, source, streamable);

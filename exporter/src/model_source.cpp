@@ -1,6 +1,7 @@
 #include "model_source.h"
 
 #include "hf_dir.h"
+#include "memory.h"
 #include "htp/exporter/errors.h"
 #include "htp/exporter/npy.h"
 #include "htp/onnxio/tensor_data.h"
@@ -29,22 +30,6 @@ at::ScalarType parse_dtype(const std::string& name) {
   auto it = kDtypes.find(name);
   if (it == kDtypes.end()) throw ExportError("unknown --input-dtype '" + name + "' (float32, float64, float16, int64, int32, int16, int8, uint8, bool)");
   return it->second;
-}
-
-// MemAvailable of /proc/meminfo in bytes; nullopt where the kernel does not say.
-std::optional<int64_t> available_memory() {
-  std::ifstream meminfo("/proc/meminfo");
-  for (std::string line; std::getline(meminfo, line);) {
-    long long kib = 0;
-    if (std::sscanf(line.c_str(), "MemAvailable: %lld kB", &kib) == 1) return onnxio::checked_mul(kib, 1024);
-  }
-  return std::nullopt;
-}
-
-std::string gib(int64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (int64_t{1} << 30));
-  return text;
 }
 
 // Refuses a requested example input that cannot fit in memory, before LibTorch tries to allocate it.
@@ -119,7 +104,7 @@ PreparedModel prepare_zoo_model(const ExportOptions& options, WeightHolding hold
     if (!options.input_shapes.empty()) zoo_options.input_shape = options.input_shapes[0];
     zoo_options.batch = options.batch;
     zoo_options.seq_len = options.seq_len;
-    zoo_options.draw_weights = draws_weights(checkpoint.has_value(), streamable);
+    zoo_options.draw_weights = false;  // place_weights draws them, unless they are streamed
     model = zoo::make_model(options.model, zoo_options);
   } catch (const std::invalid_argument& e) {
     throw ExportError(e.what());

@@ -1,5 +1,9 @@
 #include "zoo_weights.h"
 
+#include "memory.h"
+
+#include "htp/exporter/errors.h"
+
 #include <ATen/ATen.h>
 
 namespace htp::exporter {
@@ -40,6 +44,18 @@ Checkpoint streamed_draws(const zoo::ZooModel& model) {
   return streamed;
 }
 
+// Refuses to write an undrawn module's weights when they would not fit: the pages would be taken one by
+// one until the kernel killed the process.
+void check_weights_fit(const torch::nn::Module& module) {
+  int64_t bytes = 0;
+  for (const auto& entry : named_state(module)) bytes += static_cast<int64_t>(entry.second.nbytes());
+  const std::optional<int64_t> available = available_memory();
+  if (available && bytes > *available) {
+    throw ExportError("holding the model's weights (" + gib(bytes) + ") needs more than the " + gib(*available) +
+                      " of memory available; a written export without --save-io and --optimize streams them instead");
+  }
+}
+
 }  // namespace
 
 WeightedModel place_weights(zoo::ZooModel model, const Checkpoint* checkpoint, const std::string& source, bool streamable) {
@@ -47,7 +63,11 @@ WeightedModel place_weights(zoo::ZooModel model, const Checkpoint* checkpoint, c
   if (streamable && model.draw_weight) {
     result.streamed = checkpoint ? streamed_from_checkpoint(model, *checkpoint, source) : streamed_draws(model);
   } else if (checkpoint) {
+    if (model.draw_weight) check_weights_fit(*model.module);
     load_state_dict(*model.module, *checkpoint, source, model.ignored_checkpoint_keys);
+  } else if (model.draw_weight) {
+    check_weights_fit(*model.module);
+    for (auto& item : model.module->named_parameters()) model.draw_weight(item.key(), item.value());
   }
   result.model = std::move(model);
   return result;

@@ -17,14 +17,11 @@ struct WeightedModel {
   Checkpoint streamed;
 };
 
-// ZooOptions::draw_weights for a model whose weights will be loaded from a checkpoint or may be streamed:
-// builders that can leave them undrawn need not draw them then.
-inline bool draws_weights(bool has_checkpoint, bool streamable) { return !has_checkpoint && !streamable; }
-
-// Gives `model` (built with draws_weights(checkpoint != nullptr, streamable)) its weights: the checkpoint's,
-// checked by name, shape and dtype as load_state_dict checks them, else the builder's drawn ones. They are
-// streamed when `streamable` and the builder can draw any weight alone (ZooModel::draw_weight), which is
-// also what leaves a module undrawn; otherwise the module holds them.
+// Gives `model`, built with ZooOptions::draw_weights false, its weights: the checkpoint's, checked by name,
+// shape and dtype as load_state_dict checks them, else the builder's draws. They are streamed when
+// `streamable` and the builder left them undrawn (it set ZooModel::draw_weight). Otherwise the module holds
+// them, and an undrawn module that could not hold them in the memory available fails with ExportError
+// before any is written. A builder that draws regardless has its weights in place already.
 WeightedModel place_weights(zoo::ZooModel model, const Checkpoint* checkpoint, const std::string& source, bool streamable);
 
 }  // namespace htp::exporter

@@ -187,6 +187,21 @@ std::string write_external_data(onnx::ModelProto& model, const std::string& path
   return data_path;
 }
 
+// Refuses, before writing any, a data file of `bytes` that the disk holding it has no room for: a large
+// model would otherwise fail after minutes of writing.
+void check_room_for(const std::string& data_path, size_t bytes) {
+  std::error_code ec;
+  const std::filesystem::space_info space = std::filesystem::space(model_folder(data_path), ec);
+  if (ec || bytes <= space.available) return;
+  auto gb = [](size_t n) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f GB", static_cast<double>(n) / 1e9);
+    return std::string(text);
+  };
+  throw Error("cannot write '" + data_path + "': its " + gb(bytes) + " of weights need more than the " + gb(space.available) +
+              " free there");
+}
+
 }  // namespace
 
 bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
@@ -284,7 +299,10 @@ std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::st
   const bool check_first = !goes_out || deferred.empty();
   if (check_first) check_onnx_model(model);
   std::vector<std::string> written;
-  if (goes_out) written.push_back(write_external_data(model, path, deferred));
+  if (goes_out) {
+    check_room_for(path + ".data", model.ByteSizeLong() + deferred_bytes);
+    written.push_back(write_external_data(model, path, deferred));
+  }
   try {
     if (!check_first) check_onnx_model(model, model_folder(path));
     write_file_atomically(path, [&model](std::ostream& out) { return model.SerializeToOstream(&out); });

@@ -241,6 +241,17 @@ for (const [what, config, message] of BROKEN) {
   });
 }
 
+// Weights held in memory for --save-io that would not fit fail before any is drawn, naming the way out: a
+// thousand layers of Llama-2-7B's width (755 GiB) are allocated, never touched, then refused.
+test('--hf-dir --save-io with weights beyond the memory fails with one line', () => {
+  const dir = join(ROOT, 'broken', 'too_large_to_hold');
+  mkdirSync(join(dir, 'out'), { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...LLAMA, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 1000,
+    num_attention_heads: 32, num_key_value_heads: 32, vocab_size: 32000 }));
+  const message = expectFailure(['--hf-dir', dir, '--out', join(dir, 'out', 'm.onnx'), '--save-io', join(dir, 'out', 'io')], join(dir, 'out'));
+  assert.match(message, /^holding the model's weights \(\d+\.\d GiB\) needs more than the .* of memory available; a written export without --save-io and --optimize streams them instead$/);
+});
+
 // Checkpoints that do not fit LLAMA's model: the tensors are a valid layout otherwise.
 function brokenCheckpoint(what, write, message) {
   test(`--hf-dir with ${what} fails with one line`, () => {

@@ -160,6 +160,22 @@ TEST_F(OnnxFileTest, AFailingDeferredSourceLeavesNothingBehind) {
   for (const auto& entry : fs::directory_iterator(dir_)) ADD_FAILURE() << "left behind: " << entry.path();
 }
 
+// Deferred tensors more than the disk holds fail before anything is written.
+TEST_F(OnnxFileTest, DeferredTensorsBeyondTheFreeDiskFailBeforeWriting) {
+  auto [model, deferred] = deferred_copy(model_with_weights());
+  bool called = false;
+  deferred.at("big") = htp::onnxio::DeferredTensor{size_t{1} << 60, [&called](std::ostream&) { called = true; }};
+  const std::string path = (dir_ / "m.onnx").string();
+  try {
+    htp::onnxio::write_onnx_model(model, path, ExternalData::kWhenTooLarge, deferred);
+    ADD_FAILURE() << "no error";
+  } catch (const htp::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("of weights need more than the"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(called);
+  EXPECT_TRUE(fs::is_empty(dir_));
+}
+
 }  // namespace
 
 // Ops newer than this libonnx (Gelu is opset 20's; Debian's libonnx knows 17) are checked for wiring only (their

@@ -54,10 +54,10 @@ struct ZooOptions {
   // model's default.
   int64_t batch = 0;
   int64_t seq_len = 0;
-  // False when the caller supplies the weights (a checkpoint, or values streamed straight to the file):
-  // builders that allocate their weights without drawing them (Llama's) then leave them undrawn, which
-  // saves seconds per billion weights, and set ZooModel::draw_weight. Untouched, the allocations take no
-  // memory: Linux maps pages nobody wrote to one shared page of zeros.
+  // False when the caller places the weights (drawn with ZooModel::draw_weight, loaded from a checkpoint, or
+  // streamed straight to the file): builders that allocate their weights without drawing them (Llama's) then
+  // leave them undrawn, which saves seconds per billion weights. Untouched, the allocations take no memory:
+  // Linux maps pages nobody wrote to one shared page of zeros.
   bool draw_weights = true;
 };
 
