@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
   app.add_option("--save-io", options.save_io_dir, "directory for example inputs in_K.npy and LibTorch outputs ref_K.npy");
   app.add_flag("--external-data", options.external_data,
                "write the weights to OUT.data (ONNX external data); automatic above protobuf's 2 GB limit");
+  app.add_option_function<std::string>(
+         "--dtype", [&options](const std::string& dtype) { options.float16_weights = dtype == "float16"; },
+         "how the file stores float32 weights: float32 (default), or float16, each read through a Cast to float32 "
+         "so every op computes in float32 (docs/hf_dir.md)")
+      ->check(CLI::IsMember({"float32", "float16"}));
   app.add_flag("--optimize", options.optimize, "optimize the tagged graph before writing (docs/optimizer.md)");
   htp::cli::add_fold_limit_option(app, options.fold_limit);
   app.add_option("--report", options.report_path, "write the coverage report (JSON) to this file");

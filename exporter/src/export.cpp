@@ -171,17 +171,21 @@ onnxio::DeferredTensors deferred_tensors(const Checkpoint& streamed, const onnx:
   for (const auto& initializer : model.graph().initializer()) {
     const auto it = streamed.find(initializer.name());
     if (it == streamed.end()) continue;
-    const size_t bytes = static_cast<size_t>(c10::multiply_integers(it->second.shape)) * c10::elementSize(it->second.dtype);
+    const bool float16 = initializer.data_type() == onnx::TensorProto::FLOAT16 && it->second.dtype == at::kFloat;
+    const size_t bytes = static_cast<size_t>(c10::multiply_integers(it->second.shape)) *
+                         c10::elementSize(float16 ? at::kHalf : it->second.dtype);
     total += bytes;
-    deferred.emplace(it->first, onnxio::DeferredTensor{bytes, nullptr});
+    deferred.emplace(it->first, onnxio::DeferredTensor{bytes, [name = it->first, read = it->second.read, float16](std::ostream& out) {
+                       spdlog::debug("streaming {}", name);
+                       const at::Tensor value = (float16 ? stored_as_float16(name, read()) : read()).contiguous();
+                       out.write(static_cast<const char*>(value.data_ptr()), static_cast<std::streamsize>(value.nbytes()));
+                     }});
   }
   auto progress = std::make_shared<StreamProgress>(total);
-  for (auto& [name, tensor] : deferred) {
-    tensor.write = [name = name, read = streamed.at(name).read, progress](std::ostream& out) {
-      spdlog::debug("streaming {}", name);
-      const at::Tensor value = read().contiguous();
-      out.write(static_cast<const char*>(value.data_ptr()), static_cast<std::streamsize>(value.nbytes()));
-      progress->add(value.nbytes());
+  for (auto& entry : deferred) {
+    entry.second.write = [write = std::move(entry.second.write), bytes = entry.second.bytes, progress](std::ostream& out) {
+      write(out);
+      progress->add(bytes);
     };
   }
   return deferred;
@@ -200,9 +204,21 @@ Preparer from_module(const torch::jit::Module& module, const std::vector<at::Ten
   return [&module, &inputs, &options] { return prepare_module(module, inputs, options.name.empty() ? "module" : options.name); };
 }
 
+// The float32 parameters the module holds, rounded to float16 in place, as --dtype float16 stores them.
+void round_to_float16(const TracedGraph& traced) {
+  for (const auto& entry : traced.parameters) {
+    const Parameter& parameter = entry.second;
+    if (parameter.streamed || parameter.value.scalar_type() != at::kFloat) continue;
+    parameter.value.copy_(stored_as_float16(parameter.name, parameter.value));
+  }
+}
+
 // Precondition: no_grad is on. Postcondition: the converted, inherited, tagged (and, with
 // `optimize`, optimized) model, not yet checked.
 TaggedModel build_tagged_model(const Preparer& prepare, const ExportOptions& options, const Stopwatch& clock) {
+  if (options.float16_weights && options.optimize) {
+    throw ExportError("--dtype float16 cannot be combined with --optimize: constant folding would turn the weights back into float32");
+  }
   const LibTorchSettings settings;
   PreparedModel prepared = prepare();
   const TracedGraph& traced = prepared.traced;
@@ -211,8 +227,12 @@ TaggedModel build_tagged_model(const Preparer& prepare, const ExportOptions& opt
   spdlog::info("converting {} TorchScript nodes to ONNX opset {}", std::distance(traced.graph->nodes().begin(), traced.graph->nodes().end()),
                kOpsetVersion);
   std::vector<at::Tensor> reference;
-  if (!options.save_io_dir.empty()) reference = prepared.run_reference();  // the conversion takes the weights
-  onnx::ModelProto onnx_model = convert_to_onnx(traced, TracedWeights::kReleased);
+  if (!options.save_io_dir.empty()) {
+    if (options.float16_weights) round_to_float16(prepared.traced);  // LibTorch computes with the file's weights
+    reference = prepared.run_reference();  // before the conversion takes the weights
+  }
+  const StoredFloats stored = options.float16_weights ? StoredFloats::kFloat16 : StoredFloats::kFloat32;
+  onnx::ModelProto onnx_model = convert_to_onnx(traced, TracedWeights::kReleased, stored);
   clock.stage("converted");
   for (const std::string& warning : traced.warnings) spdlog::warn("{}", warning);
   inheritance::InheritanceStats placed = inheritance::InheritanceEngine().run(*onnx_model.mutable_graph(), traced.modules);

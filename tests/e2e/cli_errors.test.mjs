@@ -124,3 +124,10 @@ test('--help mentions --model and --weights', () => {
   assert.match(result.stdout, /--model/);
   assert.match(result.stdout, /--weights/);
 });
+
+test('--dtype float16 with --optimize, and an unknown --dtype', () => {
+  const dir = caseDir('dtype');
+  assert.match(expectFailure(['--model', 'resnet18', '--dtype', 'float16', '--optimize', '--out', join(dir, 'x.onnx')], dir),
+    /^--dtype float16 cannot be combined with --optimize/);
+  assert.match(expectFailure(['--model', 'resnet18', '--dtype', 'bfloat16', '--out', join(dir, 'x.onnx')], dir), /--dtype: bfloat16 not in/);
+});

@@ -181,19 +181,38 @@ for (const [name, c] of Object.entries(CASES)) {
     }
     const modules = JSON.parse(model.metadata['htp.modules']);
     assert.deepEqual(tagProblems(model, new Map(Object.entries(modules).map(([s, info]) => [s, info.class]))), []);
+    if (c.dtype === 'F16') await expectFloat16File(name, dir, written, modules);
   });
+}
+
+// --dtype float16 of an F16 checkpoint: every tensor is stored with the checkpoint's own bytes, read through a
+// Cast to float32 tagged like the rest, and ONNX Runtime still reproduces LibTorch.
+async function expectFloat16File(name, dir, written, modules) {
+  const out = join(ROOT, name, 'float16.onnx');
+  const io = join(ROOT, name, 'io_float16');
+  exportOrThrow(['--hf-dir', dir, '--seed', '1', '--dtype', 'float16', '--out', out, '--save-io', io, '-q']);
+  const model = readModel(out);
+  for (const w of written) {
+    const tensor = model.initializerTensors.get(w.key);
+    assert.equal(tensor.dataType, 10, `${w.key}: float16`);
+    assert.ok(Buffer.from(tensor.rawData).equals(w.bytes), `${w.key}: bytes differ from the checkpoint's`);
+    const readers = model.nodes.filter((n) => n.inputs.includes(w.key));
+    assert.ok(readers.length >= 1 && readers.every((n) => n.opType === 'Cast'), `${w.key}: read through a Cast, not by ${readers.map((n) => n.opType)}`);
+  }
+  assert.deepEqual(numericProblems(await compareWithReference(out, io)), []);
+  assert.deepEqual(tagProblems(model, new Map(Object.entries(modules).map(([s, info]) => [s, info.class]))), []);
 }
 
 // A written export streams Llama's weights into the file (drawn, or read from the checkpoint) without the
 // module holding them; --save-io makes it hold them, to run LibTorch. The two files must be the same bytes,
-// with the tensors inline and in external data.
+// with the tensors inline, in external data, and stored as float16.
 for (const source of ['config_only', 'checkpoint']) {
   test(`llama ${source}: streamed weights give the same bytes as weights held in memory`, () => {
     const dir = join(ROOT, 'llama', source);
-    for (const external of [[], ['--external-data']]) {
+    for (const external of [[], ['--external-data'], ['--external-data', '--dtype', 'float16']]) {
       // The same file name in two folders: the model names its data file.
       const [held, streamed] = ['held', 'streamed'].map((way) => {
-        const folder = join(ROOT, 'llama', `${way}_${source}${external.length ? '_external' : ''}`);
+        const folder = join(ROOT, 'llama', `${way}_${source}${external.map((a) => a.replace(/^--/, '_')).join('')}`);
         mkdirSync(folder, { recursive: true });
         return join(folder, 'model.onnx');
       });

@@ -1,5 +1,7 @@
 #include "convert/context.h"
 
+#include "convert/convert.h"
+
 #include "htp/exporter/errors.h"
 #include "htp/tagging/metadata.h"
 #include "htp/tagging/tagger.h"
@@ -39,7 +41,8 @@ std::string ConversionContext::tensor(const torch::jit::Value* value) {
     add_initializer(it->second);
     // set_() swaps in an empty storage on the TensorImpl every holder shares, so the bytes go now.
     if (release_parameters_) it->second.value.set_();
-    return tensors_[value] = it->second.name;
+    // A float16 parameter is read through one Cast per graph, scoped as the node that first uses it.
+    return tensors_[value] = stores_float16(it->second) ? cast(it->second.name, at::kFloat) : it->second.name;
   }
   auto known = constant(value);
   if (!known) fail("value %" + value->debugName() + " has no ONNX tensor");
@@ -249,11 +252,12 @@ void ConversionContext::add_initializer(const Parameter& parameter) {
   if (!initializers_.insert(parameter.name).second) return;  // one parameter reached through several values
   onnx::TensorProto* proto = graph_.add_initializer();
   proto->set_name(parameter.name);
+  const bool float16 = stores_float16(parameter);
   if (!parameter.streamed) {
-    to_tensor_proto(parameter.value, *proto);
+    to_tensor_proto(float16 ? stored_as_float16(parameter.name, parameter.value) : parameter.value, *proto);
     return;
   }
-  proto->set_data_type(onnx_dtype(parameter.value.scalar_type()));
+  proto->set_data_type(onnx_dtype(float16 ? at::kHalf : parameter.value.scalar_type()));
   for (int64_t size : parameter.value.sizes()) proto->add_dims(size);
 }
 

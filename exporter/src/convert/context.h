@@ -27,9 +27,10 @@ struct Attr {
 
 class ConversionContext {
  public:
-  // With `release_parameters`, a parameter's tensor gives up its storage once it is an initializer.
-  ConversionContext(onnx::GraphProto& graph, bool release_parameters = false)
-      : graph_(graph), current_(&graph), release_parameters_(release_parameters) {}
+  // With `release_parameters`, a parameter's tensor gives up its storage once it is an initializer. With
+  // `float16_parameters`, float32 parameters are float16 initializers read through a Cast.
+  ConversionContext(onnx::GraphProto& graph, bool release_parameters = false, bool float16_parameters = false)
+      : graph_(graph), current_(&graph), release_parameters_(release_parameters), float16_parameters_(float16_parameters) {}
 
   // Nodes emitted between the two calls go to `subgraph` (a branch of an ONNX If): they may read
   // the enclosing graphs' tensors by name, and what they bind is forgotten on leaving, since
@@ -90,6 +91,10 @@ class ConversionContext {
   std::string int_scalar(int64_t value, at::ScalarType dtype);
   std::string cast(const std::string& input, at::ScalarType dtype);
   void add_initializer(const Parameter& parameter);
+  // Whether `parameter` is stored as float16 (and read through a Cast to float32).
+  bool stores_float16(const Parameter& parameter) const {
+    return float16_parameters_ && parameter.value.scalar_type() == at::kFloat;
+  }
 
   // A graph output name: renames the producing node's output when possible.
   void rename_output(const std::string& from, const std::string& to);
@@ -114,6 +119,7 @@ class ConversionContext {
   std::unordered_map<std::string, size_t> name_counts_;
   std::unordered_set<std::string> initializers_;
   bool release_parameters_;
+  bool float16_parameters_;
 };
 
 using optimizer::onnx_dtype;

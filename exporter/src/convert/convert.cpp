@@ -229,7 +229,15 @@ bool is_convertible(const torch::jit::Node* node, bool in_place_as_functional) {
          ConverterRegistry::instance().find(node->kind().toQualString(), in_place_as_functional);
 }
 
-onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weights) {
+at::Tensor stored_as_float16(const std::string& name, const at::Tensor& value) {
+  at::Tensor rounded = value.to(at::kHalf);
+  if (rounded.isinf().logical_and(value.isfinite()).any().item<bool>()) {
+    throw ExportError("parameter '" + name + "' holds values beyond float16's range (65504): --dtype float16 cannot store it");
+  }
+  return rounded;
+}
+
+onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weights, StoredFloats stored) {
   check_supported(traced);
   onnx::ModelProto model;
   model.set_producer_name("htp-export");
@@ -240,7 +248,7 @@ onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weight
   onnx::GraphProto& graph = *model.mutable_graph();
   graph.set_name(traced.modules.root().class_name);
 
-  ConversionContext ctx(graph, weights == TracedWeights::kReleased);
+  ConversionContext ctx(graph, weights == TracedWeights::kReleased, stored == StoredFloats::kFloat16);
   for (const GraphInput& input : traced.inputs) {
     add_value_info(*graph.add_input(), input.name, input.example.scalar_type(), nullptr, input.example.sizes().vec(), input.dim_names);
     ctx.bind(input.value, input.name);

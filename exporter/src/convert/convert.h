@@ -22,12 +22,24 @@ enum class TracedWeights {
   kReleased,
 };
 
+// How float32 parameters are stored in the file.
+enum class StoredFloats {
+  kFloat32,
+  // As float16 initializers, each read through a Cast to float32 where it is first used: the file holds
+  // half the bytes and every op still computes in float32. Values beyond float16's range are an error.
+  kFloat16,
+};
+
+// `value` (float32) rounded to float16; throws ExportError naming `name` when a finite value overflows.
+at::Tensor stored_as_float16(const std::string& name, const at::Tensor& value);
+
 // Precondition: `traced.graph` is a flat graph (no blocks) of aten and prim nodes.
 // Postcondition: an ONNX model whose every node carries the `htp.scope` of the aten node it came
 // from, whose initializers are the used parameters under their state_dict names (a streamed one with
 // its type and dims but no data), and whose
 // outputs are named `traced.output_names`. Throws UnsupportedOpsError listing every op without
 // a converter (with its module scope) before converting anything.
-onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weights = TracedWeights::kKept);
+onnx::ModelProto convert_to_onnx(const TracedGraph& traced, TracedWeights weights = TracedWeights::kKept,
+                                 StoredFloats stored = StoredFloats::kFloat32);
 
 }  // namespace htp::exporter

@@ -27,6 +27,8 @@ struct ExportOptions {
   int64_t seq_len = 0;
   bool external_data = false;  // weights to OUT.data even when the model fits in one protobuf
   bool optimize = false;       // run the tag-preserving optimizer before writing
+  // Store float32 parameters as float16 initializers, each read through a Cast to float32 (--dtype float16).
+  bool float16_weights = false;
   std::optional<int64_t> fold_limit;  // with optimize: the largest tensor folding materializes (unset: the optimizer's default)
   // Example inputs in forward order: .npy files, or random ones of these shapes and dtypes
   // ("float32" when not given). For a zoo model, one shape overrides its image size.
