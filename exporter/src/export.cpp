@@ -204,13 +204,20 @@ Preparer from_module(const torch::jit::Module& module, const std::vector<at::Ten
   return [&module, &inputs, &options] { return prepare_module(module, inputs, options.name.empty() ? "module" : options.name); };
 }
 
-// The float32 parameters the module holds, rounded to float16 in place, as --dtype float16 stores them.
-void round_to_float16(const TracedGraph& traced) {
-  for (const auto& entry : traced.parameters) {
+// LibTorch's outputs computed with the float32 parameters rounded to float16, as --dtype float16 stores
+// them; the module's own values are put back afterwards, since it may be the caller's (export_module).
+std::vector<at::Tensor> reference_with_float16_weights(const PreparedModel& prepared) {
+  std::vector<std::pair<at::Tensor, at::Tensor>> originals;  // the module's tensor, its values
+  for (const auto& entry : prepared.traced.parameters) {
     const Parameter& parameter = entry.second;
     if (parameter.streamed || parameter.value.scalar_type() != at::kFloat) continue;
+    originals.emplace_back(parameter.value, parameter.value.clone());
     parameter.value.copy_(stored_as_float16(parameter.name, parameter.value));
   }
+  std::vector<at::Tensor> reference = prepared.run_reference();
+  // In reverse: a tensor several graph values share was saved unrounded first, rounded after.
+  for (auto it = originals.rbegin(); it != originals.rend(); ++it) it->first.copy_(it->second);
+  return reference;
 }
 
 // Precondition: no_grad is on. Postcondition: the converted, inherited, tagged (and, with
@@ -227,9 +234,8 @@ TaggedModel build_tagged_model(const Preparer& prepare, const ExportOptions& opt
   spdlog::info("converting {} TorchScript nodes to ONNX opset {}", std::distance(traced.graph->nodes().begin(), traced.graph->nodes().end()),
                kOpsetVersion);
   std::vector<at::Tensor> reference;
-  if (!options.save_io_dir.empty()) {
-    if (options.float16_weights) round_to_float16(prepared.traced);  // LibTorch computes with the file's weights
-    reference = prepared.run_reference();  // before the conversion takes the weights
+  if (!options.save_io_dir.empty()) {  // before the conversion takes the weights
+    reference = options.float16_weights ? reference_with_float16_weights(prepared) : prepared.run_reference();
   }
   const StoredFloats stored = options.float16_weights ? StoredFloats::kFloat16 : StoredFloats::kFloat32;
   onnx::ModelProto onnx_model = convert_to_onnx(traced, TracedWeights::kReleased, stored);

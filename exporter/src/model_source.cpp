@@ -91,12 +91,6 @@ PreparedModel prepare_zoo_model(const ExportOptions& options, WeightHolding hold
     throw ExportError("zoo models take at most one --input-shape (the image size) and no --input/--input-dtype");
   }
   if (!options.input_shapes.empty()) check_input_fits(options.input_shapes[0], "float32");  // an image, before the model is built
-  const bool streamable = holding == WeightHolding::kStreamable;
-  std::optional<Checkpoint> checkpoint;
-  if (!options.weights.empty()) {
-    spdlog::info("loading weights from {}", options.weights);
-    checkpoint = read_checkpoint(options.weights);  // headers only: the values stay in the file
-  }
   torch::manual_seed(options.seed);
   zoo::ZooModel model;
   try {
@@ -109,6 +103,12 @@ PreparedModel prepare_zoo_model(const ExportOptions& options, WeightHolding hold
   } catch (const std::invalid_argument& e) {
     throw ExportError(e.what());
   }
+  std::optional<Checkpoint> checkpoint;
+  if (!options.weights.empty()) {
+    spdlog::info("loading weights from {}", options.weights);
+    checkpoint = read_checkpoint(options.weights);  // headers only: the values stay in the file
+  }
+  const bool streamable = holding == WeightHolding::kStreamable;
   WeightedModel weighted = place_weights(std::move(model), checkpoint ? &*checkpoint : nullptr, options.weights, streamable);
   return prepare_built_model(options.model, std::move(weighted), options.seed);
 }

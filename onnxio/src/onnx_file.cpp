@@ -9,6 +9,7 @@
 #include <onnx/defs/schema.h>
 
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -135,12 +136,14 @@ void set_external_location(onnx::TensorProto& tensor, const std::string& locatio
   delete tensor.release_raw_data();  // gives the bytes back now, not when the model goes
 }
 
-// Runs a deferred tensor's writer, checking that it wrote what it promised.
+// Runs a deferred tensor's writer, checking that it wrote what it promised (a stream that failed is
+// the caller's to report).
 void write_deferred(const std::string& name, const DeferredTensor& tensor, std::ostream& out) {
   const auto start = out.tellp();
   tensor.write(out);
+  if (!out) return;
   const auto written = static_cast<size_t>(out.tellp() - start);
-  if (!out || written != tensor.bytes) {
+  if (written != tensor.bytes) {
     throw Error("initializer '" + printable(name) + "': its source gave " + std::to_string(written) + " bytes, not " +
                 std::to_string(tensor.bytes));
   }
@@ -166,6 +169,7 @@ std::string write_external_data(onnx::ModelProto& model, const std::string& path
       out.write(std::string(padding, '\0').data(), static_cast<std::streamsize>(padding));
       offset += padding;
       write();
+      if (!out) throw Error("cannot write '" + data_path + "': " + std::strerror(errno));
       set_external_location(tensor, location, offset, length);
       offset += length;
     };
@@ -200,6 +204,25 @@ void check_room_for(const std::string& data_path, size_t bytes) {
   };
   throw Error("cannot write '" + data_path + "': its " + gb(bytes) + " of weights need more than the " + gb(space.available) +
               " free there");
+}
+
+// The checker wants one non-empty value field on every initializer (it does not compare its size with the
+// dims): a deferred tensor not yet held gets a one-byte raw_data for the duration of the check.
+void check_with_placeholders(onnx::ModelProto& model, const DeferredTensors& deferred) {
+  std::vector<onnx::TensorProto*> placeholders;
+  for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
+    if (!tensor.has_raw_data() && deferred.count(tensor.name())) {
+      tensor.set_raw_data(std::string(1, '\0'));
+      placeholders.push_back(&tensor);
+    }
+  }
+  try {
+    check_onnx_model(model);
+  } catch (...) {
+    for (auto* tensor : placeholders) tensor->clear_raw_data();
+    throw;
+  }
+  for (auto* tensor : placeholders) tensor->clear_raw_data();
 }
 
 }  // namespace
@@ -294,17 +317,13 @@ std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::st
       if (auto it = deferred.find(tensor.name()); it != deferred.end()) hold_deferred(tensor, it->second);
     }
   }
-  // Checked before the tensors point into a file the checker would look for; a model with deferred
-  // tensors going out is checked afterwards, in its folder, since before it has no data for them.
-  const bool check_first = !goes_out || deferred.empty();
-  if (check_first) check_onnx_model(model);
+  check_with_placeholders(model, deferred);  // before the tensors point into a file the checker would look for
   std::vector<std::string> written;
   if (goes_out) {
     check_room_for(path + ".data", model.ByteSizeLong() + deferred_bytes);
     written.push_back(write_external_data(model, path, deferred));
   }
   try {
-    if (!check_first) check_onnx_model(model, model_folder(path));
     write_file_atomically(path, [&model](std::ostream& out) { return model.SerializeToOstream(&out); });
   } catch (...) {
     for (const auto& file : written) std::remove(file.c_str());

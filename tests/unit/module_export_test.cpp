@@ -11,7 +11,9 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <filesystem>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -55,6 +57,28 @@ TEST(ModuleExport, LeavesTheCallersModuleAsItWas) {
   ASSERT_EQ(after.size(), before.size());
   for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(at::equal(after[i], before[i])) << "output " << i;
   EXPECT_FALSE(held.module.is_training());
+}
+
+// --dtype float16 with --save-io runs the reference with the weights rounded to float16, then puts the
+// caller's values back.
+TEST(ModuleExport, PutsTheCallersWeightsBackAfterAFloat16Reference) {
+  HeldModule held;
+  const std::vector<at::Tensor> before = held.forward();
+  const std::string dir = testing::TempDir() + "htp_module_export_float16_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  htp::exporter::ExportOptions options;
+  options.out = dir + "/m.onnx";
+  options.save_io_dir = dir + "/io";
+  options.float16_weights = true;
+  htp::exporter::export_module(held.module, held.inputs, options);
+  const std::vector<at::Tensor> after = held.forward();
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(at::equal(after[i], before[i])) << "output " << i;
+  // The reference is the rounded weights' output: not the module's own, here.
+  const at::Tensor reference = htp::exporter::read_npy(dir + "/io/ref_0.npy");
+  EXPECT_FALSE(at::equal(reference, before[0]));
+  EXPECT_TRUE(at::allclose(reference, before[0], 1e-2, 1e-2));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ModuleExport, RefusesAModuleInTrainingMode) {

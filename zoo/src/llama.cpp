@@ -42,7 +42,7 @@ void validate(const LlamaConfig& config) {
 }
 
 // Python's nn.Linear(in, out, bias=False), with its weight allocated on the model's device and left for
-// init_llama_weights to draw: torch::nn::Linear would first fill a CPU weight with kaiming-uniform values that
+// ZooModel::draw_weight to draw: torch::nn::Linear would first fill a CPU weight with kaiming-uniform values that
 // are overwritten at once (seconds for 1.1B parameters), and could not list a model on the meta device.
 class BiasFreeLinearImpl : public torch::nn::Module {
  public:
@@ -240,7 +240,7 @@ class LlamaModelImpl : public torch::nn::Module {
   const torch::Tensor& token_embeddings() const { return embed_tokens_->weight; }
 
  private:
-  // The weight is allocated here (and drawn by init_llama_weights): given no table, torch::nn::Embedding would
+  // The weight is allocated here (and drawn by ZooModel::draw_weight): given no table, torch::nn::Embedding would
   // allocate and draw one on the CPU itself. pad_token_id is None: no padding_idx.
   static torch::nn::EmbeddingOptions embedding_options(const LlamaConfig& config, const torch::TensorOptions& options) {
     return torch::nn::EmbeddingOptions(config.vocab_size, config.hidden_size)

@@ -41,8 +41,7 @@ std::string ConversionContext::tensor(const torch::jit::Value* value) {
     add_initializer(it->second);
     // set_() swaps in an empty storage on the TensorImpl every holder shares, so the bytes go now.
     if (release_parameters_) it->second.value.set_();
-    // A float16 parameter is read through one Cast per graph, scoped as the node that first uses it.
-    return tensors_[value] = stores_float16(it->second) ? cast(it->second.name, at::kFloat) : it->second.name;
+    return tensors_[value] = stores_float16(it->second) ? float32_view(it->second.name) : it->second.name;
   }
   auto known = constant(value);
   if (!known) fail("value %" + value->debugName() + " has no ONNX tensor");
@@ -246,6 +245,16 @@ std::string ConversionContext::int_scalar(int64_t value, at::ScalarType dtype) {
 
 std::string ConversionContext::cast(const std::string& input, at::ScalarType dtype) {
   return op("Cast", {input}, {{"to", static_cast<int64_t>(onnx_dtype(dtype))}});
+}
+
+std::string ConversionContext::float32_view(const std::string& parameter) {
+  auto [it, added] = float32_views_.try_emplace(parameter);
+  if (!added) return it->second;
+  onnx::GraphProto* current = current_;
+  current_ = &graph_;  // precedes the control-flow node whose subgraph is being built, if any
+  it->second = cast(parameter, at::kFloat);
+  current_ = current;
+  return it->second;
 }
 
 void ConversionContext::add_initializer(const Parameter& parameter) {

@@ -95,6 +95,9 @@ class ConversionContext {
   bool stores_float16(const Parameter& parameter) const {
     return float16_parameters_ && parameter.value.scalar_type() == at::kFloat;
   }
+  // The float32 value of a float16 parameter: one Cast in the main graph, wherever it is read (a loop
+  // body reads it without casting per iteration), scoped as the node that first reads it.
+  std::string float32_view(const std::string& parameter);
 
   // A graph output name: renames the producing node's output when possible.
   void rename_output(const std::string& from, const std::string& to);
@@ -118,6 +121,7 @@ class ConversionContext {
   std::unordered_map<const torch::jit::Value*, Parameter> parameters_;
   std::unordered_map<std::string, size_t> name_counts_;
   std::unordered_set<std::string> initializers_;
+  std::unordered_map<std::string, std::string> float32_views_;  // float16 parameter → its Cast's output
   bool release_parameters_;
   bool float16_parameters_;
 };
