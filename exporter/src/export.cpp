@@ -148,7 +148,7 @@ WeightHolding written_holding(const ExportOptions& options) {
 // gigabyte or more: a 7B model takes minutes.
 class StreamProgress {
  public:
-  explicit StreamProgress(size_t total) : total_(total) {}
+  void expect(size_t bytes) { total_ += bytes; }
   void add(size_t bytes) {
     written_ += bytes;
     const size_t tenths = total_ ? written_ * 10 / total_ : 10;
@@ -158,7 +158,7 @@ class StreamProgress {
   }
 
  private:
-  size_t total_;
+  size_t total_ = 0;
   size_t written_ = 0;
   size_t reported_ = 0;
 };
@@ -167,26 +167,20 @@ class StreamProgress {
 // written as raw bytes, one at a time.
 onnxio::DeferredTensors deferred_tensors(const Checkpoint& streamed, const onnx::ModelProto& model) {
   onnxio::DeferredTensors deferred;
-  size_t total = 0;
+  auto progress = std::make_shared<StreamProgress>();
   for (const auto& initializer : model.graph().initializer()) {
     const auto it = streamed.find(initializer.name());
     if (it == streamed.end()) continue;
     const bool float16 = initializer.data_type() == onnx::TensorProto::FLOAT16 && it->second.dtype == at::kFloat;
     const size_t bytes = static_cast<size_t>(c10::multiply_integers(it->second.shape)) *
                          c10::elementSize(float16 ? at::kHalf : it->second.dtype);
-    total += bytes;
-    deferred.emplace(it->first, onnxio::DeferredTensor{bytes, [name = it->first, read = it->second.read, float16](std::ostream& out) {
+    progress->expect(bytes);
+    deferred.emplace(it->first, onnxio::DeferredTensor{bytes, [name = it->first, read = it->second.read, float16, progress](std::ostream& out) {
                        spdlog::debug("streaming {}", name);
                        const at::Tensor value = (float16 ? stored_as_float16(name, read()) : read()).contiguous();
                        out.write(static_cast<const char*>(value.data_ptr()), static_cast<std::streamsize>(value.nbytes()));
+                       progress->add(value.nbytes());
                      }});
-  }
-  auto progress = std::make_shared<StreamProgress>(total);
-  for (auto& entry : deferred) {
-    entry.second.write = [write = std::move(entry.second.write), bytes = entry.second.bytes, progress](std::ostream& out) {
-      write(out);
-      progress->add(bytes);
-    };
   }
   return deferred;
 }

@@ -296,12 +296,6 @@ bool converts_exactly_enough(at::ScalarType from, at::ScalarType to) {
   return at::isFloatingType(from) == at::isFloatingType(to);
 }
 
-Targets module_targets(const torch::nn::Module& module) {
-  Targets targets;
-  for (const auto& item : module.named_parameters()) targets.emplace(item.key(), item.value());
-  for (const auto& item : module.named_buffers()) targets.emplace(item.key(), item.value());
-  return targets;
-}
 
 }  // namespace
 
@@ -310,6 +304,13 @@ std::string join_names(const std::vector<std::string>& names) {
   for (size_t i = 0; i < names.size() && i < 5; ++i) result += (i ? ", " : "") + names[i];
   if (names.size() > 5) result += ", ... (" + std::to_string(names.size()) + " in all)";
   return result;
+}
+
+std::map<std::string, at::Tensor> module_targets(const torch::nn::Module& module) {
+  Targets targets;
+  for (const auto& item : module.named_parameters()) targets.emplace(item.key(), item.value());
+  for (const auto& item : module.named_buffers()) targets.emplace(item.key(), item.value());
+  return targets;
 }
 
 std::string checkpoint_prefix(const torch::nn::Module& module, const Checkpoint& state) {

@@ -31,6 +31,9 @@ std::map<std::string, at::Tensor> read_state_dict(const std::string& path);
 // The first five names, then how many there are in all, for messages.
 std::string join_names(const std::vector<std::string>& names);
 
+// The module's parameters and buffers by name, a shared tensor under each of its names.
+std::map<std::string, at::Tensor> module_targets(const torch::nn::Module& module);
+
 // The prefix ("bert.", or "" for none) under which `state` holds most of the module's tensors.
 std::string checkpoint_prefix(const torch::nn::Module& module, const Checkpoint& state);
 

@@ -6,21 +6,15 @@
 
 #include <ATen/ATen.h>
 
+#include <set>
+
 namespace htp::exporter {
 namespace {
-
-// The module's parameters and buffers by name, a shared tensor under each of its names.
-std::map<std::string, at::Tensor> named_state(const torch::nn::Module& module) {
-  std::map<std::string, at::Tensor> state;
-  for (const auto& item : module.named_parameters()) state.emplace(item.key(), item.value());
-  for (const auto& item : module.named_buffers()) state.emplace(item.key(), item.value());
-  return state;
-}
 
 // Each checkpoint entry, converted on reading to the dtype of the module's tensor it replaces, as
 // load_state_dict's copy converts it.
 Checkpoint streamed_from_checkpoint(const zoo::ZooModel& model, const Checkpoint& checkpoint, const std::string& source) {
-  const auto targets = named_state(*model.module);
+  const auto targets = module_targets(*model.module);
   Checkpoint streamed;
   for (auto& [name, entry] : match_state_dict(*model.module, checkpoint, source, model.ignored_checkpoint_keys)) {
     const at::ScalarType dtype = targets.at(name).scalar_type();
@@ -48,7 +42,10 @@ Checkpoint streamed_draws(const zoo::ZooModel& model) {
 // one until the kernel killed the process.
 void check_weights_fit(const torch::nn::Module& module) {
   int64_t bytes = 0;
-  for (const auto& entry : named_state(module)) bytes += static_cast<int64_t>(entry.second.nbytes());
+  std::set<const void*> counted;  // a tied weight once
+  for (const auto& entry : module_targets(module)) {
+    if (counted.insert(entry.second.unsafeGetTensorImpl()).second) bytes += static_cast<int64_t>(entry.second.nbytes());
+  }
   const std::optional<int64_t> available = available_memory();
   if (available && bytes > *available) {
     throw ExportError("holding the model's weights (" + gib(bytes) + ") needs more than the " + gib(*available) +
