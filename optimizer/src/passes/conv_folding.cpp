@@ -28,7 +28,30 @@ std::optional<ConvParameters> foldable_conv(const Graph& graph, const onnx::Node
   const bool has_bias = conv->input_size() > 2 && !conv->input(2).empty();
   std::optional<at::Tensor> bias = has_bias ? graph.constant_value(conv->input(2)) : at::zeros({weight->size(0)}, weight->options());
   if (!bias || bias->numel() != weight->size(0)) return std::nullopt;
-  return ConvParameters{weight->to(at::kDouble), bias->reshape({-1}).to(at::kDouble), weight->scalar_type()};
+  return ConvParameters{*weight, bias->reshape({-1}).to(at::kDouble), weight->scalar_type()};
+}
+
+void ConvParameters::scale_weight(const at::Tensor& factor, bool divide) {
+  const at::Tensor source = weight.contiguous();
+  const at::Tensor factors = factor.to(at::kDouble).contiguous();
+  at::Tensor scaled = at::empty_like(source);
+  const int64_t channels = out_channels();
+  const int64_t per_channel = channels == 0 ? 0 : source.numel() / channels;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, source.scalar_type(), "scale_weight", [&] {
+    const scalar_t* in = source.data_ptr<scalar_t>();
+    scalar_t* out = scaled.data_ptr<scalar_t>();
+    const double* f = factors.data_ptr<double>();
+    for (int64_t m = 0; m < channels; ++m) {
+      const double by = f[m];
+      const int64_t begin = m * per_channel;
+      for (int64_t i = begin; i < begin + per_channel; ++i) {
+        const double value = static_cast<double>(in[i]);
+        out[i] = static_cast<scalar_t>(divide ? value / by : value * by);
+      }
+    }
+  });
+  weight = scaled;
+  weight_changed = true;
 }
 
 void fold_into_conv(Graph& graph, onnx::NodeProto& conv, const ConvParameters& folded, onnx::NodeProto& follower,
@@ -37,7 +60,7 @@ void fold_into_conv(Graph& graph, onnx::NodeProto& conv, const ConvParameters& f
   const bool has_bias = conv.input_size() > 2 && !conv.input(2).empty();
   const std::string old_bias = has_bias ? conv.input(2) : "";
   if (folded.weight_changed) {
-    graph.set_input(&conv, 1, graph.add_initializer(old_weight + suffix, folded.weight.to(folded.dtype)));
+    graph.set_input(&conv, 1, graph.add_initializer(old_weight + suffix, folded.weight));
   }
   const std::string bias = graph.add_initializer((has_bias ? old_bias : bias_name_for(old_weight)) + suffix,
                                                  folded.bias.to(folded.dtype));

@@ -10,14 +10,19 @@
 
 namespace htp::optimizer {
 
-// A Conv's weight [M, C/group, k...] and bias [M] (zeros when it has none), in double precision so
-// folding adds no rounding of its own.
+// A Conv's weight [M, C/group, k...] in the model's dtype and bias [M] (zeros when it has none) in
+// double precision. Folding adds no rounding of its own: the bias is computed in double, and the
+// weight is scaled element by element in double and rounded once (scale_weight), without a double
+// copy of the whole weight.
 struct ConvParameters {
   at::Tensor weight;
   at::Tensor bias;
   at::ScalarType dtype;  // the model's
   bool weight_changed = false;  // else only the bias gets a new initializer
   int64_t out_channels() const { return weight.size(0); }
+  // weight[m, ...] = round(double(weight[m, ...]) * factor[m]), or / factor[m] with `divide`;
+  // `factor` is a double tensor of out_channels() values.
+  void scale_weight(const at::Tensor& factor, bool divide = false);
 };
 
 // The parameters of a standard-domain Conv whose weight (and bias) are constants, whose output is

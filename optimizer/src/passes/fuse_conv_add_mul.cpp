@@ -58,20 +58,17 @@ class FuseConvAddMul : public Pass {
     if (!values || (op == "Div" && values->eq(0).any().item<bool>())) return false;
     auto parameters = foldable_conv(graph, conv, node);
     if (!parameters || constant->scalar_type() != parameters->dtype) return false;
-    std::vector<int64_t> weight_shape(parameters->weight.dim(), 1);
-    weight_shape[0] = -1;
     if (op == "Add") parameters->bias = parameters->bias + *values;
     if (op == "Sub") parameters->bias = parameters->bias - *values;
     if (op == "Mul") {
-      parameters->weight = parameters->weight * values->reshape(weight_shape);
+      parameters->scale_weight(*values);
       parameters->bias = parameters->bias * *values;
     }
     if (op == "Div") {
-      parameters->weight = parameters->weight / values->reshape(weight_shape);
+      parameters->scale_weight(*values, /*divide=*/true);
       parameters->bias = parameters->bias / *values;
     }
     const bool scales = op == "Mul" || op == "Div";
-    parameters->weight_changed = scales;
     fold_into_conv(graph, *conv, *parameters, node, scales ? "_fused_mul" : "_fused_add");
     return true;
   }

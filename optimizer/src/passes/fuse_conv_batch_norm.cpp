@@ -41,10 +41,7 @@ class FuseConvBatchNorm : public Pass {
       if (statistics.size() != 4) continue;
       const double epsilon = float_attribute(*norm, "epsilon", 1e-5f);
       const at::Tensor factor = statistics[0] / (statistics[3] + epsilon).sqrt();
-      std::vector<int64_t> per_channel(parameters->weight.dim(), 1);
-      per_channel[0] = -1;
-      parameters->weight = parameters->weight * factor.reshape(per_channel);
-      parameters->weight_changed = true;
+      parameters->scale_weight(factor);
       parameters->bias = (parameters->bias - statistics[2]) * factor + statistics[1];
       fold_into_conv(graph, *conv, *parameters, *norm, "_fused_bn");
       changed = true;
