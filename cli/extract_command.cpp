@@ -24,7 +24,8 @@ struct ExtractOptions {
 
 int run_extract(const ExtractOptions& options) {
   onnxio::check_writable_location(options.out);
-  onnx::ModelProto model = onnxio::read_onnx_model(options.in);
+  // The part's weights go from the input file to the output as it is written.
+  auto [model, weights] = onnxio::read_onnx_model_deferring_weights(options.in);
   onnx::ModelProto part;
   try {
     part = tagging::extract_module(model, options.scope);
@@ -33,7 +34,7 @@ int run_extract(const ExtractOptions& options) {
   } catch (const Error& e) {
     throw Error("'" + options.in + "': " + e.what());
   }
-  onnxio::write_onnx_model(part, options.out);
+  onnxio::write_onnx_model(part, options.out, onnxio::ExternalData::kWhenTooLarge, weights);
   const onnx::GraphProto& graph = part.graph();
   std::cout << (options.scope.empty() ? "<root>" : options.scope) << ": " << tagging::all_nodes(graph).size() << " nodes, "
             << graph.input_size() << " inputs, " << graph.output_size() << " outputs, " << graph.initializer_size()

@@ -170,7 +170,8 @@ int run_partition(const PartitionOptions& options, const std::optional<ZooModels
     }
   }
   const onnx::ModelProto model =
-      options.file.empty() ? zoo->export_model(options.model, options.seed) : onnxio::read_onnx_model(options.file);
+      options.file.empty() ? zoo->export_model(options.model, options.seed)
+                           : onnxio::read_onnx_model_deferring_weights(options.file).model;  // weights never read
   const nlohmann::json report = partitioner.report(model, options.file.empty() ? options.model : options.file);
   if (options.format == "json") {
     std::cout << tagging::json_text(report, 2) << "\n";

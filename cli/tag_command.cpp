@@ -71,7 +71,8 @@ int run_tag(const TagOptions& options) {
       throw modules_error(e);
     }
   }
-  onnx::ModelProto model = onnxio::read_onnx_model(options.in);
+  // Tags rewrite metadata only: the weights go from the input file to the output as they are written.
+  auto [model, weights] = onnxio::read_onnx_model_deferring_weights(options.in);
   if (carries_tags(model)) {
     spdlog::warn("'{}' is already tagged; replacing its tags with ones read from the file's module keys or node names", options.in);
   }
@@ -102,7 +103,7 @@ int run_tag(const TagOptions& options) {
   tagging::tag_model(model, *tree, dynamo ? tagging::TagStyle::kDynamo : tagging::TagStyle::kNodeNames);
   // The output, wherever it goes, must not point at the input's data file.
   onnxio::load_external_data(model, onnxio::model_folder(options.in));
-  onnxio::write_onnx_model(model, options.out);
+  onnxio::write_onnx_model(model, options.out, onnxio::ExternalData::kWhenTooLarge, weights);
   print_summary(tagging::coverage_report(model), options);
   return 0;
 }

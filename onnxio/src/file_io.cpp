@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/message_lite.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,22 @@ class ReadableFile {
 };
 
 }  // namespace
+
+MappedFile::MappedFile(const std::string& path) {
+  ReadableFile file(path);
+  struct stat info {};
+  if (::fstat(file.fd(), &info) != 0) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) throw Error("cannot read '" + path + "': not a regular file");
+  size_ = static_cast<size_t>(info.st_size);
+  if (size_ == 0) return;
+  void* mapped = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+  if (mapped == MAP_FAILED) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+  data_ = static_cast<const char*>(mapped);
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+}
 
 std::string read_file(const std::string& path) {
   ReadableFile file(path);

@@ -3,6 +3,7 @@
 #include "htp/onnxio/file_io.h"
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/tensor_data.h"
+#include "wire_format.h"
 
 #include <google/protobuf/unknown_field_set.h>
 #include <onnx/checker.h>
@@ -208,7 +209,7 @@ void check_room_for(const std::string& data_path, size_t bytes) {
 
 // The checker wants one non-empty value field on every initializer (it does not compare its size with the
 // dims): a deferred tensor not yet held gets a one-byte raw_data for the duration of the check.
-void check_with_placeholders(onnx::ModelProto& model, const DeferredTensors& deferred) {
+void check_with_placeholders(onnx::ModelProto& model, const DeferredTensors& deferred, const std::string& model_dir = "") {
   std::vector<onnx::TensorProto*> placeholders;
   for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
     if (!tensor.has_raw_data() && deferred.count(tensor.name())) {
@@ -217,12 +218,47 @@ void check_with_placeholders(onnx::ModelProto& model, const DeferredTensors& def
     }
   }
   try {
-    check_onnx_model(model);
+    check_onnx_model(model, model_dir);
   } catch (...) {
     for (auto* tensor : placeholders) tensor->clear_raw_data();
     throw;
   }
   for (auto* tensor : placeholders) tensor->clear_raw_data();
+}
+
+// Everything read_onnx_model checks of a parsed model, `deferred` tensors by their sizes.
+void check_read_model(onnx::ModelProto& model, const std::string& path, const DeferredTensors& deferred) {
+  // Tensors first: the checker would read external data wherever it points.
+  check_model_tensors(model, path, deferred);
+  try {
+    check_versions(model);
+    check_with_placeholders(model, deferred, model_folder(path));
+    check_graph_outputs(model.graph(), {});
+  } catch (const Error& e) {
+    throw Error("'" + path + "': " + e.what());
+  }
+}
+
+// Serializes `model` with the bytes of its `deferred` initializers put in as they are written.
+bool serialize_with_deferred(const onnx::ModelProto& model, const DeferredTensors& deferred, std::ostream& out) {
+  const auto& initializers = model.graph().initializer();
+  std::vector<const DeferredTensor*> sources(static_cast<size_t>(initializers.size()), nullptr);
+  bool any = false;
+  for (int i = 0; i < initializers.size(); ++i) {
+    if (initializers[i].has_raw_data() || initializers[i].data_location() == onnx::TensorProto::EXTERNAL) continue;
+    if (auto it = deferred.find(initializers[i].name()); it != deferred.end()) {
+      sources[static_cast<size_t>(i)] = &it->second;
+      any = true;
+    }
+  }
+  if (!any) return model.SerializeToOstream(&out);
+  const std::string serialized = model.SerializeAsString();
+  auto source = [&](int i) { return i < static_cast<int>(sources.size()) ? sources[static_cast<size_t>(i)] : nullptr; };
+  wire::splice_raw_data(
+      serialized,
+      [&](int i) { return source(i) ? std::optional<size_t>(source(i)->bytes) : std::nullopt; },
+      [&](int i, std::ostream& stream) { write_deferred(initializers[i].name(), *source(i), stream); }, out);
+  return static_cast<bool>(out);
 }
 
 }  // namespace
@@ -292,16 +328,32 @@ onnx::ModelProto read_onnx_model(const std::string& path) {
   if (!parse_file(path, model) || !model.has_graph()) {
     throw Error("'" + path + "' is not an ONNX model");
   }
-  // Tensors first: the checker would read external data wherever it points.
-  check_model_tensors(model, path);
-  try {
-    check_versions(model);
-    check_onnx_model(model, model_folder(path));
-    check_graph_outputs(model.graph(), {});
-  } catch (const Error& e) {
-    throw Error("'" + path + "': " + e.what());
-  }
+  check_read_model(model, path, {});
   return model;
+}
+
+ModelWithDeferredWeights read_onnx_model_deferring_weights(const std::string& path, size_t min_bytes) {
+  auto file = std::make_shared<const MappedFile>(path);
+  std::vector<std::optional<wire::ByteRange>> ranges;
+  const std::optional<std::string> stripped = wire::strip_raw_data(file->bytes(), min_bytes, ranges);
+  ModelWithDeferredWeights read;
+  // Not wire data at all: the usual reader says why.
+  if (!stripped) return {read_onnx_model(path), {}};
+  if (!read.model.ParseFromString(*stripped) || !read.model.has_graph() ||
+      read.model.graph().initializer_size() != static_cast<int>(ranges.size())) {
+    throw Error("'" + path + "' is not an ONNX model");
+  }
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (!ranges[i]) continue;
+    const wire::ByteRange range = *ranges[i];
+    read.weights.emplace(read.model.graph().initializer(static_cast<int>(i)).name(),
+                         DeferredTensor{range.length, [file, range](std::ostream& out) {
+                                          out.write(file->bytes().data() + range.offset,
+                                                    static_cast<std::streamsize>(range.length));
+                                        }});
+  }
+  check_read_model(read.model, path, read.weights);
+  return read;
 }
 
 std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::string& path, ExternalData external,
@@ -312,11 +364,6 @@ std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::st
   }
   const bool goes_out = external == ExternalData::kAlways ||
                         model.ByteSizeLong() + deferred_bytes + kExternalDataMargin > kMaxInlineModelBytes;
-  if (!goes_out) {
-    for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
-      if (auto it = deferred.find(tensor.name()); it != deferred.end()) hold_deferred(tensor, it->second);
-    }
-  }
   check_with_placeholders(model, deferred);  // before the tensors point into a file the checker would look for
   std::vector<std::string> written;
   if (goes_out) {
@@ -324,7 +371,7 @@ std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::st
     written.push_back(write_external_data(model, path, deferred));
   }
   try {
-    write_file_atomically(path, [&model](std::ostream& out) { return model.SerializeToOstream(&out); });
+    write_file_atomically(path, [&](std::ostream& out) { return serialize_with_deferred(model, deferred, out); });
   } catch (...) {
     for (const auto& file : written) std::remove(file.c_str());
     throw;

@@ -86,7 +86,9 @@ std::pair<int64_t, const char*> typed_values(const onnx::TensorProto& tensor) {
 bool is_complex(int32_t type) { return type == onnx::TensorProto::COMPLEX64 || type == onnx::TensorProto::COMPLEX128; }
 
 // Throws Error with the reason (to follow the tensor's description) when the tensor is malformed.
-void check_tensor(const onnx::TensorProto& tensor, const std::string& model_dir) {
+// `deferred_bytes`: the raw bytes a tensor without data holds elsewhere (DeferredTensor).
+void check_tensor(const onnx::TensorProto& tensor, const std::string& model_dir,
+                  std::optional<size_t> deferred_bytes = std::nullopt) {
   const int64_t count = element_count(tensor);
   const bool strings = tensor.data_type() == onnx::TensorProto::STRING;
   if (!strings) byte_size(tensor);  // fits in int64, so 2·count does too for complex types
@@ -96,11 +98,12 @@ void check_tensor(const onnx::TensorProto& tensor, const std::string& model_dir)
     locate_external_data(tensor, model_dir);
     return;
   }
-  if (tensor.has_raw_data()) {
+  if (tensor.has_raw_data() || deferred_bytes) {
     if (strings) fail("holds strings as raw_data, which ONNX does not allow");
     const int64_t bytes = byte_size(tensor);
-    if (static_cast<int64_t>(tensor.raw_data().size()) != bytes) {
-      fail("has " + std::to_string(tensor.raw_data().size()) + " bytes of raw_data for " + describe(tensor) + " (" +
+    const size_t held = tensor.has_raw_data() ? tensor.raw_data().size() : *deferred_bytes;
+    if (static_cast<int64_t>(held) != bytes) {
+      fail("has " + std::to_string(held) + " bytes of raw_data for " + describe(tensor) + " (" +
            std::to_string(bytes) + " bytes)");
     }
     return;
@@ -140,8 +143,13 @@ class ModelTensorCheck {
  public:
   ModelTensorCheck(std::string file, std::string model_dir) : file_(std::move(file)), model_dir_(std::move(model_dir)) {}
 
-  void graph(const onnx::GraphProto& graph) const {
-    for (const auto& tensor : graph.initializer()) check(tensor, "initializer '" + printable(tensor.name()) + "'");
+  // `deferred`: the main graph's initializers held elsewhere; none for subgraphs.
+  void graph(const onnx::GraphProto& graph, const DeferredTensors& deferred = {}) const {
+    for (const auto& tensor : graph.initializer()) {
+      const auto it = tensor.has_raw_data() ? deferred.end() : deferred.find(tensor.name());
+      check(tensor, "initializer '" + printable(tensor.name()) + "'",
+            it == deferred.end() ? std::nullopt : std::optional<size_t>(it->second.bytes));
+    }
     for (const auto& sparse : graph.sparse_initializer()) {
       check_sparse_tensor(sparse, model_dir_, "sparse initializer '" + printable(sparse.values().name()) + "'", file_);
     }
@@ -161,9 +169,10 @@ class ModelTensorCheck {
   }
 
  private:
-  void check(const onnx::TensorProto& tensor, const std::string& what) const {
+  void check(const onnx::TensorProto& tensor, const std::string& what,
+             std::optional<size_t> deferred_bytes = std::nullopt) const {
     try {
-      check_tensor(tensor, model_dir_);
+      check_tensor(tensor, model_dir_, deferred_bytes);
     } catch (const Error& e) {
       throw Error("'" + file_ + "': " + what + " " + e.what());
     }
@@ -286,9 +295,9 @@ void load_external_data(onnx::ModelProto& model, const std::string& model_dir) {
   load_graph(*model.mutable_graph());
 }
 
-void check_model_tensors(const onnx::ModelProto& model, const std::string& path) {
+void check_model_tensors(const onnx::ModelProto& model, const std::string& path, const DeferredTensors& deferred) {
   const ModelTensorCheck check(path, model_folder(path));
-  check.graph(model.graph());
+  check.graph(model.graph(), deferred);
   for (const auto& function : model.functions()) {
     for (const auto& node : function.node()) check.node(node);
   }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <utility>
@@ -132,6 +133,98 @@ TEST_F(OnnxFileTest, DeferredTensorsWriteTheSameFilesAsHeldOnes) {
       EXPECT_EQ(htp::onnxio::read_file((dir_ / "deferred_written.onnx.data").string()), htp::onnxio::read_file(path + ".data"));
     }
   }
+}
+
+// A model read with its weights left in the file gets them back, from the file, when written: the
+// output is the input, byte for byte, with the large tensor never held.
+TEST_F(OnnxFileTest, WeightsLeftInTheFileAreWrittenBackUnchanged) {
+  onnx::ModelProto model = model_with_weights();
+  onnx::TensorProto& large = *model.mutable_graph()->add_initializer();
+  large.set_name("large");
+  large.set_data_type(onnx::TensorProto::FLOAT);
+  large.add_dims(htp::onnxio::kMinDeferredBytes / 4 + 3);
+  std::string bytes(htp::onnxio::kMinDeferredBytes + 12, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i % 253);
+  large.set_raw_data(bytes);
+  large.set_doc_string("a field numbered after raw_data");
+  const std::string path = (dir_ / "in.onnx").string();
+  htp::onnxio::write_onnx_model(model, path);
+
+  auto [read, weights] = htp::onnxio::read_onnx_model_deferring_weights(path);
+  ASSERT_EQ(weights.size(), 1u);
+  EXPECT_EQ(weights.at("large").bytes, bytes.size());
+  EXPECT_FALSE(read.graph().initializer(3).has_raw_data());
+  EXPECT_EQ(read.graph().initializer(3).doc_string(), "a field numbered after raw_data");
+  EXPECT_EQ(read.graph().initializer(0).raw_data().size(), 4000u);  // small ones stay held
+  const std::string out = (dir_ / "out.onnx").string();
+  htp::onnxio::write_onnx_model(read, out, ExternalData::kWhenTooLarge, weights);
+  EXPECT_EQ(htp::onnxio::read_file(out), htp::onnxio::read_file(path));
+  // And as external data, the same bytes as the held model's.
+  htp::onnxio::write_onnx_model(read, (dir_ / "deferred.onnx").string(), ExternalData::kAlways, weights);
+  onnx::ModelProto held = htp::onnxio::read_onnx_model(path);
+  htp::onnxio::write_onnx_model(held, (dir_ / "held.onnx").string(), ExternalData::kAlways);
+  EXPECT_EQ(htp::onnxio::read_file((dir_ / "deferred.onnx.data").string()), htp::onnxio::read_file((dir_ / "held.onnx.data").string()));
+}
+
+// A file another writer laid out otherwise (raw_data before the tensor's name and dims, the graph
+// before the model's other fields) is written as the model it parses to.
+TEST_F(OnnxFileTest, WeightsLeftInAFileOfAnyFieldOrderAreWrittenAsItParses) {
+  onnx::ModelProto model = model_with_weights();
+  onnx::TensorProto raw_only;
+  raw_only.set_raw_data(std::string(htp::onnxio::kMinDeferredBytes, '\7'));
+  onnx::TensorProto described;
+  described.set_name("large");
+  described.set_data_type(onnx::TensorProto::UINT8);
+  described.add_dims(htp::onnxio::kMinDeferredBytes);
+  auto field = [](int number, const std::string& payload) {
+    std::string bytes(1, static_cast<char>(number << 3 | 2));
+    for (size_t size = payload.size(); ; size >>= 7) {
+      bytes += static_cast<char>((size & 0x7f) | (size >= 0x80 ? 0x80 : 0));
+      if (size < 0x80) break;
+    }
+    return bytes + payload;
+  };
+  const std::string graph = model.graph().SerializeAsString() + field(5, raw_only.SerializeAsString() + described.SerializeAsString());
+  onnx::ModelProto rest = model;
+  rest.clear_graph();
+  const std::string path = (dir_ / "reordered.onnx").string();
+  htp::onnxio::write_file_atomically(path, field(7, graph) + rest.SerializeAsString());
+
+  auto [read, weights] = htp::onnxio::read_onnx_model_deferring_weights(path);
+  ASSERT_EQ(weights.count("large"), 1u);
+  htp::onnxio::write_onnx_model(read, (dir_ / "deferred.onnx").string(), ExternalData::kWhenTooLarge, weights);
+  onnx::ModelProto held = htp::onnxio::read_onnx_model(path);
+  htp::onnxio::write_onnx_model(held, (dir_ / "held.onnx").string());
+  EXPECT_EQ(htp::onnxio::read_file((dir_ / "deferred.onnx").string()), htp::onnxio::read_file((dir_ / "held.onnx").string()));
+}
+
+// The deferred tensors are checked as read_onnx_model checks held ones, with the same messages.
+TEST_F(OnnxFileTest, WeightsLeftInTheFileAreCheckedLikeHeldOnes) {
+  onnx::ModelProto model = model_with_weights();
+  onnx::TensorProto& large = *model.mutable_graph()->add_initializer();
+  large.set_name("large");
+  large.set_data_type(onnx::TensorProto::FLOAT);
+  large.add_dims(htp::onnxio::kMinDeferredBytes / 4 + 1);  // 4 bytes more than it holds
+  large.set_raw_data(std::string(htp::onnxio::kMinDeferredBytes, '\1'));
+  const std::string path = (dir_ / "bad.onnx").string();
+  htp::onnxio::write_file_atomically(path, model.SerializeAsString());
+  auto message = [](const std::function<void()>& read) {
+    try {
+      read();
+    } catch (const htp::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string held = message([&] { htp::onnxio::read_onnx_model(path); });
+  EXPECT_NE(held.find("initializer 'large' has 65536 bytes of raw_data"), std::string::npos) << held;
+  EXPECT_EQ(message([&] { htp::onnxio::read_onnx_model_deferring_weights(path); }), held);
+
+  const std::string cut = (dir_ / "cut.onnx").string();
+  const std::string whole = htp::onnxio::read_file(path);
+  htp::onnxio::write_file_atomically(cut, std::string_view(whole).substr(0, whole.size() - 100));
+  EXPECT_EQ(message([&] { htp::onnxio::read_onnx_model_deferring_weights(cut); }), "'" + cut + "' is not an ONNX model");
+  EXPECT_EQ(message([&] { htp::onnxio::read_onnx_model(cut); }), "'" + cut + "' is not an ONNX model");
 }
 
 // A source that writes the wrong number of bytes, or fails part way, leaves no file behind.

@@ -10,6 +10,23 @@
 
 namespace htp::onnxio {
 
+// A regular file mapped read-only, for taking parts of a large file without copying the whole of it.
+// The bytes stay valid while the object lives, even if the path is replaced meanwhile (a file written
+// over its own input); a file truncated under it would fault, as with any mapping.
+class MappedFile {
+ public:
+  // Throws Error as read_file does.
+  explicit MappedFile(const std::string& path);
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+  std::string_view bytes() const { return {data_, size_}; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 // Both throw Error "cannot read '<path>': <reason>" when the file is a folder, missing or unreadable.
 std::string read_file(const std::string& path);
 // Parses the file straight from its descriptor, without a copy of the whole file in memory; false when

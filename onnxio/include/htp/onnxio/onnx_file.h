@@ -1,6 +1,8 @@
 // Reading, validating and writing ONNX model files.
 #pragma once
 
+#include "htp/onnxio/tensor_data.h"
+
 #include <onnx/onnx_pb.h>
 
 #include <cstddef>
@@ -37,21 +39,26 @@ onnx::ModelProto shape_inference_copy(const onnx::ModelProto& model);
 // checker lets through. Throws Error naming the file when it is
 // unreadable, not an ONNX model or malformed.
 onnx::ModelProto read_onnx_model(const std::string& path);
+
+// A model read with its large inline weights left in the file: every main-graph initializer whose
+// raw_data has at least `min_bytes` comes back with its name, type and dims only, and `weights`
+// copies its bytes from the file when the model is written (write_onnx_model's `deferred`). Checked as
+// read_onnx_model checks, the deferred tensors by their size in the file. For commands that rewrite a
+// model's graph and metadata but read no weight values (tag, extract, partition): they skip copying the
+// weights into memory, and out of it again. The file stays mapped while any of `weights` lives.
+struct ModelWithDeferredWeights {
+  onnx::ModelProto model;
+  DeferredTensors weights;
+};
+inline constexpr size_t kMinDeferredBytes = size_t{64} << 10;  // above what shape inference reads of values
+ModelWithDeferredWeights read_onnx_model_deferring_weights(const std::string& path,
+                                                           size_t min_bytes = kMinDeferredBytes);
 enum class ExternalData { kWhenTooLarge, kAlways };
 
 // The size above which a model's tensors go to external data: protobuf refuses messages of 2 GiB
 // and more, and the graph needs room besides its weights.
 inline constexpr size_t kMaxInlineModelBytes = size_t{1} << 30 << 1;  // 2 GiB
 inline constexpr size_t kExternalDataMargin = size_t{64} << 20;        // 64 MiB for everything else
-
-// The bytes of an initializer the model declares but does not hold (its TensorProto has a name, a type and
-// dims, no data): `write` puts exactly `bytes` raw little-endian bytes on the stream when the file is
-// written, so weights go from their source into the file one at a time.
-struct DeferredTensor {
-  size_t bytes;
-  std::function<void(std::ostream&)> write;
-};
-using DeferredTensors = std::map<std::string, DeferredTensor>;  // by initializer name
 
 // Checks, serializes and writes atomically. With kAlways, or when the serialized model would not fit
 // in one protobuf, every initializer of at least 1 KiB moves to `path + ".data"` as ONNX external

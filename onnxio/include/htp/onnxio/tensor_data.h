@@ -7,10 +7,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 
 namespace htp::onnxio {
+
+// The bytes of an initializer the model declares but does not hold (its TensorProto has a name, a type and
+// dims, no data): `write` puts exactly `bytes` raw little-endian bytes on the stream when the file is
+// written, so weights go from their source into the file one at a time.
+struct DeferredTensor {
+  size_t bytes;
+  std::function<void(std::ostream&)> write;
+};
+using DeferredTensors = std::map<std::string, DeferredTensor>;  // by initializer name
 
 // a·b, or nullopt when either is negative or the product does not fit in int64.
 std::optional<int64_t> checked_mul(int64_t a, int64_t b);
@@ -52,8 +64,9 @@ void load_external_data(onnx::ModelProto& model, const std::string& model_dir);
 // Checks every tensor of a model read from `path` (initializers, sparse initializers, tensor
 // attributes of nodes, in subgraphs and functions too): known element type, non-negative dims whose
 // byte size fits in int64, raw or typed data holding exactly that many elements, external data as
-// locate_external_data requires. Throws Error "'PATH': initializer 'NAME' <reason>" (or "node ...
+// locate_external_data requires. A main-graph initializer without data that `deferred` names is checked
+// as if it held that many raw bytes. Throws Error "'PATH': initializer 'NAME' <reason>" (or "node ...
 // attribute ..."), one line.
-void check_model_tensors(const onnx::ModelProto& model, const std::string& path);
+void check_model_tensors(const onnx::ModelProto& model, const std::string& path, const DeferredTensors& deferred = {});
 
 }  // namespace htp::onnxio
