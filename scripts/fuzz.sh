@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for SECONDS (default 600) from its seed corpus, small files from fixtures/
 # (the ONNX seeds are fixtures/fuzz/seeds/, written by fixtures/fuzz/make_seeds.py).
-# Targets: onnx_pipeline, state_dict_reader, npy_reader, modules_json_reader (tests/fuzz/fuzz_targets.h).
-# Builds them in build-asan/ (scripts/sanitize.sh --build-only) first. Crashing inputs are written to
+# Targets: onnx_pipeline, deferred_weights_reader, state_dict_reader, npy_reader, modules_json_reader (tests/fuzz/fuzz_targets.h).
+# Builds the target alone in build-asan/ (configured by scripts/sanitize.sh) first; deferred_weights_reader
+# needs no LibTorch and builds in a minute. Crashing inputs are written to
 # build-asan/fuzz/TARGET/findings/; keep each fixed one in fixtures/fuzz/TARGET/, where the unit tests
 # replay it. Run by hand, not in CI.
 #   scripts/fuzz.sh TARGET [SECONDS] [extra libFuzzer flags]
@@ -11,13 +12,13 @@ cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh TARGET [SECONDS]}
 seconds=${2:-600}
 shift $(( $# < 2 ? $# : 2 ))
-[ -f build-asan/CMakeCache.txt ] || scripts/sanitize.sh --build-only
+[ -f build-asan/CMakeCache.txt ] || scripts/sanitize.sh --configure-only
 cmake --build build-asan -j2 --target "fuzz_$target"
 
 work=build-asan/fuzz/$target
 mkdir -p "$work/corpus" "$work/seeds" "$work/findings"
 case $target in
-  onnx_pipeline) seeds=$(find fixtures/fuzz/seeds/onnx_pipeline -name '*.onnx') ;;
+  onnx_pipeline|deferred_weights_reader) seeds=$(find fixtures/fuzz/seeds/onnx_pipeline -name '*.onnx') ;;
   state_dict_reader) seeds=$(find fixtures/weights -name '*.safetensors' -o -name '*.pt') ;;
   npy_reader) seeds=$(find fixtures -name '*.npy' -size -64k) ;;
   modules_json_reader) seeds=$(find fixtures -name 'modules.json' -size -64k) ;;

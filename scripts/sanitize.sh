@@ -3,7 +3,7 @@
 # tests and a small end-to-end sample under the sanitizers (resnet18, bert-tiny, the TorchScript
 # fixtures, optimize, tag, extract). Any sanitizer report fails the run. Run by hand, not in CI: the
 # build takes about 25 minutes on two cores. The same build gives scripts/fuzz.sh its targets.
-#   scripts/sanitize.sh [--build-only]
+#   scripts/sanitize.sh [--build-only | --configure-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,6 +15,7 @@ command -v clang++ >/dev/null && [ -f /usr/lib/llvm-14/lib/libFuzzer.a ] || {
 export CCACHE_BASEDIR="$PWD"
 [ -f build-asan/CMakeCache.txt ] || cmake -S . -B build-asan -DHTP_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
+[ "${1:-}" = --configure-only ] && exit 0
 cmake --build build-asan -j2
 [ "${1:-}" = --build-only ] && exit 0
 

@@ -12,25 +12,9 @@
 #include "htp/tagging/tagger.h"
 #include "weights.h"
 
-#include <unistd.h>
-
-#include <filesystem>
 
 namespace htp::fuzz {
 namespace {
-
-// The readers take paths (external data is resolved against the model's folder), so each input is
-// written to a file in a folder of this process's own.
-std::string scratch_file(std::string_view data, const std::string& name) {
-  static const std::filesystem::path folder = [] {
-    auto path = std::filesystem::temp_directory_path() / ("htp-fuzz-" + std::to_string(getpid()));
-    std::filesystem::create_directories(path);
-    return path;
-  }();
-  std::string path = (folder / name).string();
-  onnxio::write_file_atomically(path, std::string(data));
-  return path;
-}
 
 template <typename Read>
 void refusing_only_with_error(Read&& read) {
@@ -76,6 +60,7 @@ void modules_json_reader(std::string_view data) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> kTargets = {{"onnx_pipeline", onnx_pipeline},
+                                               {"deferred_weights_reader", deferred_weights_reader},
                                                {"state_dict_reader", state_dict_reader},
                                                {"npy_reader", npy_reader},
                                                {"modules_json_reader", modules_json_reader}};
