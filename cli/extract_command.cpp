@@ -30,7 +30,7 @@ int run_extract(const ExtractOptions& options) {
   try {
     part = tagging::extract_module(model, options.scope);
     // The part, wherever it goes, must not point at the input's data file.
-    onnxio::load_external_data(part, onnxio::model_folder(options.in));
+    weights.merge(onnxio::detach_external_data(part, onnxio::model_folder(options.in)));
   } catch (const Error& e) {
     throw Error("'" + options.in + "': " + e.what());
   }

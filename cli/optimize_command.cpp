@@ -36,15 +36,16 @@ int run_optimize(const OptimizeCommandOptions& options) {
   settings.disabled = options.disabled;
   if (options.fold_limit) settings.fold_limit = *options.fold_limit;
   optimizer::OptimizeReport report;
+  onnxio::DeferredTensors weights;  // the initializers no pass changed, copied from the input's data file
   try {
     report = optimizer::optimize(model, settings);
     // The output, wherever it goes, must not point at the input's data file (the writer moves large
     // tensors out again above protobuf's limit).
-    onnxio::load_external_data(model, settings.model_dir);
+    weights = onnxio::detach_external_data(model, settings.model_dir);
   } catch (const Error& e) {
     throw Error("'" + options.in + "': " + e.what());
   }
-  onnxio::write_onnx_model(model, options.out);
+  onnxio::write_onnx_model(model, options.out, onnxio::ExternalData::kWhenTooLarge, weights);
   if (!options.report.empty()) onnxio::write_file_atomically(options.report, optimizer::to_json(report).dump(2) + "\n");
   std::cout << options.in << " -> " << options.out << ": " << report.nodes_before << " -> " << report.nodes_after
             << " nodes, " << report.initializers_before << " -> " << report.initializers_after << " initializers\n";

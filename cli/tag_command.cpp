@@ -102,7 +102,7 @@ int run_tag(const TagOptions& options) {
   inheritance::InheritanceEngine().run(graph, *tree);
   tagging::tag_model(model, *tree, dynamo ? tagging::TagStyle::kDynamo : tagging::TagStyle::kNodeNames);
   // The output, wherever it goes, must not point at the input's data file.
-  onnxio::load_external_data(model, onnxio::model_folder(options.in));
+  weights.merge(onnxio::detach_external_data(model, onnxio::model_folder(options.in)));
   onnxio::write_onnx_model(model, options.out, onnxio::ExternalData::kWhenTooLarge, weights);
   print_summary(tagging::coverage_report(model), options);
   return 0;

@@ -20,27 +20,26 @@
 namespace htp::onnxio {
 namespace fs = std::filesystem;
 
-namespace {
+ReadableFile::ReadableFile(const std::string& path) : path_(path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw Error("cannot read '" + path + "': it is a folder, not a file");
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+}
 
-// An open descriptor of a readable file, closed with this object.
-class ReadableFile {
- public:
-  explicit ReadableFile(const std::string& path) {
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) throw Error("cannot read '" + path + "': it is a folder, not a file");
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+ReadableFile::~ReadableFile() { ::close(fd_); }
+
+void ReadableFile::read_at(uint64_t offset, char* out, size_t bytes) const {
+  while (bytes > 0) {
+    const ssize_t got = ::pread(fd_, out, bytes, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw Error("cannot read '" + path_ + "': " + std::strerror(errno));
+    if (got == 0) throw Error("cannot read '" + path_ + "': it ends before byte " + std::to_string(offset + bytes));
+    out += got;
+    offset += static_cast<uint64_t>(got);
+    bytes -= static_cast<size_t>(got);
   }
-  ReadableFile(const ReadableFile&) = delete;
-  ReadableFile& operator=(const ReadableFile&) = delete;
-  ~ReadableFile() { ::close(fd_); }
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-}  // namespace
+}
 
 MappedFile::MappedFile(const std::string& path) {
   ReadableFile file(path);

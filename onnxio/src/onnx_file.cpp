@@ -333,9 +333,9 @@ onnx::ModelProto read_onnx_model(const std::string& path) {
 }
 
 ModelWithDeferredWeights read_onnx_model_deferring_weights(const std::string& path, size_t min_bytes) {
-  auto file = std::make_shared<const MappedFile>(path);
+  auto file = std::make_shared<const ReadableFile>(path);  // the weights' source, as the file is now
   std::vector<std::optional<wire::ByteRange>> ranges;
-  const std::optional<std::string> stripped = wire::strip_raw_data(file->bytes(), min_bytes, ranges);
+  const std::optional<std::string> stripped = wire::strip_raw_data(MappedFile(path).bytes(), min_bytes, ranges);
   ModelWithDeferredWeights read;
   // Not wire data at all: the usual reader says why.
   if (!stripped) return {read_onnx_model(path), {}};
@@ -345,12 +345,8 @@ ModelWithDeferredWeights read_onnx_model_deferring_weights(const std::string& pa
   }
   for (size_t i = 0; i < ranges.size(); ++i) {
     if (!ranges[i]) continue;
-    const wire::ByteRange range = *ranges[i];
     read.weights.emplace(read.model.graph().initializer(static_cast<int>(i)).name(),
-                         DeferredTensor{range.length, [file, range](std::ostream& out) {
-                                          out.write(file->bytes().data() + range.offset,
-                                                    static_cast<std::streamsize>(range.length));
-                                        }});
+                         deferred_range(file, ranges[i]->offset, ranges[i]->length));
   }
   check_read_model(read.model, path, read.weights);
   return read;

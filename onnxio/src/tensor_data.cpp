@@ -1,6 +1,7 @@
 #include "htp/onnxio/tensor_data.h"
 
 #include "htp/onnxio/error.h"
+#include "htp/onnxio/file_io.h"
 
 #include <algorithm>
 #include <cctype>
@@ -252,21 +253,60 @@ ExternalRange locate_external_data(const onnx::TensorProto& tensor, const std::s
   return range;
 }
 
-std::string read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir) {
-  ExternalRange range;
+namespace {
+
+ExternalRange located(const onnx::TensorProto& tensor, const std::string& model_dir) {
   try {
-    range = locate_external_data(tensor, model_dir);
+    return locate_external_data(tensor, model_dir);
   } catch (const Error& e) {
     throw Error("tensor '" + printable(tensor.name()) + "' " + e.what());
   }
-  std::ifstream in(range.path, std::ios::binary);
-  std::string bytes(range.length, '\0');
-  in.seekg(static_cast<std::streamoff>(range.offset));
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!in || static_cast<uint64_t>(in.gcount()) != range.length) {
-    throw Error("cannot read the external data of tensor '" + printable(tensor.name()) + "' from '" + range.path + "'");
+}
+
+}  // namespace
+
+void read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir, char* out) {
+  const ExternalRange range = located(tensor, model_dir);
+  try {
+    ReadableFile(range.path).read_at(range.offset, out, range.length);
+  } catch (const Error& e) {
+    throw Error("cannot read the external data of tensor '" + printable(tensor.name()) + "': " + e.what());
   }
+}
+
+std::string read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir) {
+  std::string bytes(located(tensor, model_dir).length, '\0');
+  read_external_data(tensor, model_dir, bytes.data());
   return bytes;
+}
+
+DeferredTensor deferred_range(std::shared_ptr<const ReadableFile> file, uint64_t offset, uint64_t length) {
+  return {length, [file = std::move(file), offset, length](std::ostream& out) {
+            constexpr uint64_t kChunk = uint64_t{1} << 20;
+            std::vector<char> chunk(static_cast<size_t>(std::min(length, kChunk)));
+            for (uint64_t done = 0; done < length && out;) {
+              const size_t bytes = static_cast<size_t>(std::min(length - done, kChunk));
+              file->read_at(offset + done, chunk.data(), bytes);
+              out.write(chunk.data(), static_cast<std::streamsize>(bytes));
+              done += bytes;
+            }
+          }};
+}
+
+DeferredTensors detach_external_data(onnx::ModelProto& model, const std::string& model_dir) {
+  DeferredTensors detached;
+  std::map<std::string, std::shared_ptr<const ReadableFile>> files;
+  for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
+    if (tensor.data_location() != onnx::TensorProto::EXTERNAL) continue;
+    const ExternalRange range = located(tensor, model_dir);
+    auto& file = files[range.path];
+    if (!file) file = std::make_shared<const ReadableFile>(range.path);
+    detached.insert_or_assign(tensor.name(), deferred_range(file, range.offset, range.length));
+    tensor.clear_external_data();
+    tensor.clear_data_location();
+  }
+  load_external_data(model, model_dir);  // the rest: subgraphs and tensor attributes
+  return detached;
 }
 
 std::string model_folder(const std::string& model_path) {

@@ -3,12 +3,33 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
 #include <string_view>
 
 namespace htp::onnxio {
+
+// An open descriptor of a readable file, closed with this object. Reads at an offset see the file as
+// it was opened, even if its path is replaced meanwhile (a file written over its own input).
+class ReadableFile {
+ public:
+  // Throws Error "cannot read '<path>': <reason>" when the file is a folder, missing or unreadable.
+  explicit ReadableFile(const std::string& path);
+  ReadableFile(const ReadableFile&) = delete;
+  ReadableFile& operator=(const ReadableFile&) = delete;
+  ~ReadableFile();
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  // Reads exactly `bytes` bytes at `offset` into `out`; throws Error naming the file when it has fewer.
+  void read_at(uint64_t offset, char* out, size_t bytes) const;
+
+ private:
+  std::string path_;
+  int fd_;
+};
 
 // A regular file mapped read-only, for taking parts of a large file without copying the whole of it.
 // The bytes stay valid while the object lives, even if the path is replaced meanwhile (a file written

@@ -45,7 +45,7 @@ onnx::ModelProto read_onnx_model(const std::string& path);
 // copies its bytes from the file when the model is written (write_onnx_model's `deferred`). Checked as
 // read_onnx_model checks, the deferred tensors by their size in the file. For commands that rewrite a
 // model's graph and metadata but read no weight values (tag, extract, partition): they skip copying the
-// weights into memory, and out of it again. The file stays mapped while any of `weights` lives.
+// weights into memory, and out of it again. The file stays open while any of `weights` lives.
 struct ModelWithDeferredWeights {
   onnx::ModelProto model;
   DeferredTensors weights;

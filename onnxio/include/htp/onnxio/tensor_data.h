@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -23,6 +24,10 @@ struct DeferredTensor {
   std::function<void(std::ostream&)> write;
 };
 using DeferredTensors = std::map<std::string, DeferredTensor>;  // by initializer name
+
+class ReadableFile;
+// A deferred tensor of the `length` bytes at `offset` of `file`, copied a chunk at a time when written.
+DeferredTensor deferred_range(std::shared_ptr<const ReadableFile> file, uint64_t offset, uint64_t length);
 
 // a·b, or nullopt when either is negative or the product does not fit in int64.
 std::optional<int64_t> checked_mul(int64_t a, int64_t b);
@@ -52,6 +57,8 @@ ExternalRange locate_external_data(const onnx::TensorProto& tensor, const std::s
 
 // The tensor's external bytes (located as above). Throws Error "tensor 'NAME' <reason>".
 std::string read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir);
+// The same into `out`, which has room for the tensor's byte size.
+void read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir, char* out);
 
 // The folder a model file's external data is read from: the file's directory, "." for a bare name.
 std::string model_folder(const std::string& model_path);
@@ -60,6 +67,10 @@ std::string model_folder(const std::string& model_path);
 // too) into raw_data, so that the model, written anywhere, no longer points into `model_dir`.
 // Throws Error as read_external_data does.
 void load_external_data(onnx::ModelProto& model, const std::string& model_dir);
+// What load_external_data does, except that the main graph's initializers do not take their bytes into
+// memory: each becomes an initializer without data and a DeferredTensor copying its bytes from its file
+// (opened once per file) when the model is written. For models written elsewhere unchanged in their weights.
+DeferredTensors detach_external_data(onnx::ModelProto& model, const std::string& model_dir);
 
 // Checks every tensor of a model read from `path` (initializers, sparse initializers, tensor
 // attributes of nodes, in subgraphs and functions too): known element type, non-negative dims whose
