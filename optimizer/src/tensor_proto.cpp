@@ -57,11 +57,14 @@ std::string onnx_type_name(int32_t onnx_type) {
 }
 
 void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto) {
-  at::Tensor dense = value.detach().cpu().contiguous();
-  proto.set_data_type(onnx_dtype(dense.scalar_type()));
+  const at::Tensor cpu = value.detach().cpu();
+  proto.set_data_type(onnx_dtype(cpu.scalar_type()));
   proto.clear_dims();
-  for (int64_t size : dense.sizes()) proto.add_dims(size);
-  proto.set_raw_data(dense.data_ptr(), dense.numel() * dense.element_size());
+  for (int64_t size : cpu.sizes()) proto.add_dims(size);
+  // One copy, from any strides straight into raw_data (a transposed weight is laid out as it goes).
+  std::string& raw = *proto.mutable_raw_data();
+  raw.resize(static_cast<size_t>(cpu.numel() * cpu.element_size()));
+  if (cpu.numel() > 0) at::from_blob(raw.data(), cpu.sizes(), cpu.options()).copy_(cpu);
 }
 
 at::Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& model_dir) {
@@ -69,9 +72,8 @@ at::Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& 
   at::Tensor tensor = at::empty(dims, aten_dtype(proto.data_type()));
   const size_t bytes = tensor.numel() * tensor.element_size();
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
-    const std::string data = onnxio::read_external_data(proto, model_dir);
-    if (data.size() != bytes) throw Error("tensor '" + proto.name() + "' has " + std::to_string(data.size()) + " external bytes for " + std::to_string(bytes));
-    std::memcpy(tensor.data_ptr(), data.data(), bytes);
+    // locate_external_data checks the length against the dims, so the bytes fit.
+    onnxio::read_external_data(proto, model_dir, static_cast<char*>(tensor.data_ptr()));
   } else if (proto.has_raw_data()) {
     if (proto.raw_data().size() != bytes) {
       throw Error("tensor '" + proto.name() + "' has " + std::to_string(proto.raw_data().size()) + " raw bytes for " + std::to_string(bytes));

@@ -108,7 +108,8 @@ std::vector<at::Tensor> transpose(const NodeContext& ctx) {
   for (size_t k = 0; k < sorted.size(); ++k) {
     if (sorted[k] != static_cast<int64_t>(k)) ctx.fail("perm " + c10::str(perm) + " is not a permutation");
   }
-  return single(x.permute(perm).contiguous());
+  // A view: whoever stores it (to_tensor_proto) copies it once, straight into place.
+  return single(x.permute(perm));
 }
 
 std::vector<at::Tensor> concat(const NodeContext& ctx) {

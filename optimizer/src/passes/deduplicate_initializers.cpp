@@ -6,6 +6,11 @@
 // differ early, so the full comparison only runs for (near) duplicates.
 #include "passes/passes.h"
 
+#include "htp/onnxio/error.h"
+#include "htp/onnxio/file_io.h"
+#include "htp/onnxio/tensor_data.h"
+
+#include <algorithm>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +33,23 @@ std::string_view bytes_of(const Graph& graph, const std::string& name, at::Tenso
   }
   storage = *graph.constant_value(name);
   return {static_cast<const char*>(storage.data_ptr()), storage.nbytes()};
+}
+
+// The hash of the constant's first kHashedBytes, reading no more of an external-data weight than those.
+size_t prefix_hash(const Graph& graph, const std::string& name) {
+  const onnx::TensorProto* stored = graph.initializer(name);
+  if (stored != nullptr && stored->data_location() == onnx::TensorProto::EXTERNAL) {
+    try {
+      const onnxio::ExternalRange range = onnxio::locate_external_data(*stored, graph.model_dir());
+      std::string prefix(std::min<uint64_t>(range.length, kHashedBytes), '\0');
+      onnxio::ReadableFile(range.path).read_at(range.offset, prefix.data(), prefix.size());
+      return std::hash<std::string_view>{}(prefix);
+    } catch (const Error& e) {
+      throw Error("tensor '" + name + "' " + e.what());
+    }
+  }
+  at::Tensor storage;
+  return std::hash<std::string_view>{}(bytes_of(graph, name, storage).substr(0, kHashedBytes));
 }
 
 std::string type_key(const TensorInfo& info) {
@@ -63,13 +85,11 @@ class DeduplicateInitializers : public Pass {
     bool changed = false;
     std::unordered_map<size_t, std::vector<std::string>> survivors;  // by hash of the first bytes
     for (const Candidate& candidate : candidates) {
-      at::Tensor storage;
-      const std::string_view bytes = bytes_of(graph, candidate.name, storage);
-      std::vector<std::string>& same_hash = survivors[std::hash<std::string_view>{}(bytes.substr(0, kHashedBytes))];
+      std::vector<std::string>& same_hash = survivors[prefix_hash(graph, candidate.name)];
       bool shared = false;
       for (const std::string& survivor : same_hash) {
-        at::Tensor survivor_storage;
-        if (bytes_of(graph, survivor, survivor_storage) != bytes) continue;
+        at::Tensor storage, survivor_storage;
+        if (bytes_of(graph, survivor, survivor_storage) != bytes_of(graph, candidate.name, storage)) continue;
         shared = graph.replace_all_uses(candidate.name, survivor);
         break;
       }
