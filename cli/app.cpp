@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -33,20 +32,6 @@ std::filesystem::path full_executable_path() {
   throw Error("htp-export-torch, which runs the commands that need LibTorch, is neither in " +
               dir.string() + " nor in " + (dir / ".." / "libexec" / "htp-export").lexically_normal().string() +
               ": the installation is incomplete");
-}
-
-// Weights are allocations far beyond glibc's 32 MB mmap threshold, so each is fresh memory; on this
-// kind of machine (Debian's THP setting is "madvise") touching and copying it page by page 4 KiB at a
-// time cost more than the work itself. glibc.malloc.hugetlb=1 has glibc madvise those mappings for
-// transparent huge pages: tinyllama optimize 17-18 s -> 12 s, files unchanged (docs/benchmarks.md).
-// A GLIBC_TUNABLES the user set that names hugetlb stands.
-void ask_glibc_for_huge_pages() {
-  constexpr const char* kTunable = "glibc.malloc.hugetlb";
-  const char* current = std::getenv("GLIBC_TUNABLES");
-  std::string tunables = current != nullptr ? current : "";
-  if (tunables.find(kTunable) != std::string::npos) return;
-  tunables += (tunables.empty() ? "" : ":") + std::string(kTunable) + "=1";
-  ::setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
 }
 
 }  // namespace
@@ -117,7 +102,6 @@ bool front_runs(int argc, char** argv) {
 
 void run_full_executable() {
   const std::filesystem::path path = full_executable_path();
-  ask_glibc_for_huge_pages();
   std::cout.flush();
   execv(path.c_str(), command_line.data());
   throw Error("cannot run " + path.string() + ": " + std::strerror(errno));

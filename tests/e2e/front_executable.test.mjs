@@ -77,20 +77,3 @@ test('without htp-export-torch beside it, a command that needs it is one error l
   assert.equal(tagged.status, 0, tagged.stderr);
   assert.ok(readFileSync(join(alone, 'tagged.onnx')).length > 0);
 });
-
-// The torch executable is started with glibc's transparent huge pages for large allocations
-// (cli/app.cpp, ask_glibc_for_huge_pages); a GLIBC_TUNABLES naming hugetlb is left as the user set it.
-test('htp-export-torch gets glibc.malloc.hugetlb=1 unless the user chose otherwise', (t) => {
-  if (spawnSync('strace', ['-V']).status !== 0) return t.skip('strace is not installed');
-  const tunablesOfExec = (env) => {
-    const result = spawnSync('strace', ['-f', '-v', '-s', '256', '-e', 'trace=execve', CLI, '-q', 'optimize', exported,
-      '--out', join(dir, 'optimized.onnx')], { encoding: 'utf8', env: { ...process.env, ...env } });
-    assert.equal(result.status, 0, result.stderr);
-    const torchExec = result.stderr.split('\n').find((line) => line.includes('htp-export-torch"'));
-    assert.ok(torchExec, result.stderr);
-    return torchExec.match(/"GLIBC_TUNABLES=([^"]*)"/)?.[1];
-  };
-  assert.equal(tunablesOfExec({ GLIBC_TUNABLES: '' }), 'glibc.malloc.hugetlb=1');
-  assert.equal(tunablesOfExec({ GLIBC_TUNABLES: 'glibc.malloc.check=0' }), 'glibc.malloc.check=0:glibc.malloc.hugetlb=1');
-  assert.equal(tunablesOfExec({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }), 'glibc.malloc.hugetlb=0');
-});
