@@ -3,6 +3,8 @@
 #include "htp/onnxio/error.h"
 #include "htp/onnxio/file_io.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -278,6 +280,13 @@ std::string read_external_data(const onnx::TensorProto& tensor, const std::strin
   std::string bytes(located(tensor, model_dir).length, '\0');
   read_external_data(tensor, model_dir, bytes.data());
   return bytes;
+}
+
+void prefer_huge_pages(void* data, size_t bytes) {
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  const auto begin = (reinterpret_cast<uintptr_t>(data) + kHugePage - 1) & ~(kHugePage - 1);
+  const auto end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHugePage - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
 DeferredTensor deferred_range(std::shared_ptr<const ReadableFile> file, uint64_t offset, uint64_t length) {

@@ -63,7 +63,10 @@ void to_tensor_proto(const at::Tensor& value, onnx::TensorProto& proto) {
   for (int64_t size : cpu.sizes()) proto.add_dims(size);
   // One copy, from any strides straight into raw_data (a transposed weight is laid out as it goes).
   std::string& raw = *proto.mutable_raw_data();
-  raw.resize(static_cast<size_t>(cpu.numel() * cpu.element_size()));
+  const auto bytes = static_cast<size_t>(cpu.numel() * cpu.element_size());
+  raw.reserve(bytes);  // untouched yet: huge pages can back it
+  onnxio::prefer_huge_pages(raw.data(), bytes);
+  raw.resize(bytes);
   if (cpu.numel() > 0) at::from_blob(raw.data(), cpu.sizes(), cpu.options()).copy_(cpu);
 }
 
@@ -71,6 +74,7 @@ at::Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& 
   std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
   at::Tensor tensor = at::empty(dims, aten_dtype(proto.data_type()));
   const size_t bytes = tensor.numel() * tensor.element_size();
+  onnxio::prefer_huge_pages(tensor.data_ptr(), bytes);
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     // locate_external_data checks the length against the dims, so the bytes fit.
     onnxio::read_external_data(proto, model_dir, static_cast<char*>(tensor.data_ptr()));

@@ -25,6 +25,12 @@ struct DeferredTensor {
 };
 using DeferredTensors = std::map<std::string, DeferredTensor>;  // by initializer name
 
+// Asks the kernel for transparent huge pages under the whole 2 MiB pages of [data, data + bytes), for a
+// buffer of weights not yet written to: filling and copying gigabytes 4 KiB page by page costs more than
+// the work on this kind of machine (THP "madvise", a VM). Only worth it for buffers of megabytes; a hint,
+// so failures are ignored.
+void prefer_huge_pages(void* data, size_t bytes);
+
 class ReadableFile;
 // A deferred tensor of the `length` bytes at `offset` of `file`, copied a chunk at a time when written.
 DeferredTensor deferred_range(std::shared_ptr<const ReadableFile> file, uint64_t offset, uint64_t length);
