@@ -1,11 +1,13 @@
 # measure LABEL COMMAND...: runs COMMAND $runs times (default 5) and prints a markdown row with the
 # best wall time (to the millisecond, /usr/bin/time's own start included) and that run's peak RSS.
-# Sourced by the bench scripts, which set $out to a scratch directory.
-measure() {
-  local label=$1 best="" rss=""
-  shift
+# measure_best COMMAND... does the same runs and leaves the figures in $best_time and $best_rss.
+# With $settle set, dirty pages are flushed (sync) before each run, so that writing gigabytes does not
+# pay for the previous run's writeback. Sourced by the bench scripts, which set $out to a scratch directory.
+measure_best() {
+  local best="" rss=""
   for _ in $(seq "${runs:-5}"); do
     local start end wall kb
+    [ -n "${settle:-}" ] && sync
     start=$(date +%s%N)
     /usr/bin/time -f "%M" -o "$out/time" "$@" >/dev/null 2>&1
     end=$(date +%s%N)
@@ -13,5 +15,38 @@ measure() {
     read -r kb < "$out/time"
     if [ -z "$best" ] || [ "$wall" -lt "$best" ]; then best=$wall; rss=$kb; fi
   done
-  printf '| %s | %d.%03d s | %d MB |\n' "$label" "$((best / 1000))" "$((best % 1000))" "$((rss / 1024))"
+  best_time=$(printf '%d.%03d s' "$((best / 1000))" "$((best % 1000))")
+  best_rss="$((rss / 1024)) MB"
+}
+
+measure() {
+  local label=$1
+  shift
+  measure_best "$@"
+  printf '| %s | %s | %s |\n' "$label" "$best_time" "$best_rss"
+}
+
+# compare LABEL ARGS...: `$before ARGS` and `$cli ARGS` side by side, one markdown row with both
+# binaries' figures; without $before, the row has only $cli's. ARGS may name $out's files.
+compare() {
+  local label=$1 row
+  shift
+  row="| $label |"
+  if [ -n "${before:-}" ]; then
+    measure_best "$before" "$@"
+    row="$row $best_time | $best_rss |"
+  fi
+  measure_best "$cli" "$@"
+  echo "$row $best_time | $best_rss |"
+}
+
+compare_header() {
+  local what=$1
+  if [ -n "${before:-}" ]; then
+    echo "| $what | before: wall | before: peak RSS | after: wall | after: peak RSS |"
+    echo "| --- | --- | --- | --- | --- |"
+  else
+    echo "| $what | wall time | peak RSS |"
+    echo "| --- | --- | --- |"
+  fi
 }
