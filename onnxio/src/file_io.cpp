@@ -41,15 +41,14 @@ void ReadableFile::read_at(uint64_t offset, char* out, size_t bytes) const {
   }
 }
 
-MappedFile::MappedFile(const std::string& path) {
-  ReadableFile file(path);
+MappedFile::MappedFile(const ReadableFile& file) {
   struct stat info {};
-  if (::fstat(file.fd(), &info) != 0) throw Error("cannot read '" + path + "': " + std::strerror(errno));
-  if (!S_ISREG(info.st_mode)) throw Error("cannot read '" + path + "': not a regular file");
+  if (::fstat(file.fd(), &info) != 0) throw Error("cannot read '" + file.path() + "': " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) throw Error("cannot map '" + file.path() + "': not a regular file");
   size_ = static_cast<size_t>(info.st_size);
   if (size_ == 0) return;
   void* mapped = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
-  if (mapped == MAP_FAILED) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+  if (mapped == MAP_FAILED) throw Error("cannot map '" + file.path() + "': " + std::strerror(errno));
   data_ = static_cast<const char*>(mapped);
 }
 

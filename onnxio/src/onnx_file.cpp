@@ -335,13 +335,22 @@ onnx::ModelProto read_onnx_model(const std::string& path) {
 ModelWithDeferredWeights read_onnx_model_deferring_weights(const std::string& path, size_t min_bytes) {
   auto file = std::make_shared<const ReadableFile>(path);  // the weights' source, as the file is now
   std::vector<std::optional<wire::ByteRange>> ranges;
-  const std::optional<std::string> stripped = wire::strip_raw_data(MappedFile(path).bytes(), min_bytes, ranges);
+  std::optional<std::string> stripped;
+  try {
+    stripped = wire::strip_raw_data(MappedFile(*file).bytes(), min_bytes, ranges);
+  } catch (const Error&) {  // a pipe: read it as a stream
+  }
   ModelWithDeferredWeights read;
-  // Not wire data at all: the usual reader says why.
+  // Not wire data at all, or not mappable: the usual reader reads it, or says why not.
   if (!stripped) return {read_onnx_model(path), {}};
   if (!read.model.ParseFromString(*stripped) || !read.model.has_graph() ||
       read.model.graph().initializer_size() != static_cast<int>(ranges.size())) {
     throw Error("'" + path + "' is not an ONNX model");
+  }
+  std::unordered_set<std::string> names;
+  for (const auto& tensor : read.model.graph().initializer()) {
+    // Two initializers of one name: the checker's refusal, as read_onnx_model gives it.
+    if (!names.insert(tensor.name()).second) return {read_onnx_model(path), {}};
   }
   for (size_t i = 0; i < ranges.size(); ++i) {
     if (!ranges[i]) continue;
@@ -360,6 +369,13 @@ std::vector<std::string> write_onnx_model(onnx::ModelProto& model, const std::st
   }
   const bool goes_out = external == ExternalData::kAlways ||
                         model.ByteSizeLong() + deferred_bytes + kExternalDataMargin > kMaxInlineModelBytes;
+  if (!goes_out) {
+    // protobuf writes unknown fields after raw_data whatever their number; splicing puts raw_data by number.
+    for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
+      auto it = deferred.find(tensor.name());
+      if (it != deferred.end() && !tensor.has_raw_data() && !tensor.unknown_fields().empty()) hold_deferred(tensor, it->second);
+    }
+  }
   check_with_placeholders(model, deferred);  // before the tensors point into a file the checker would look for
   std::vector<std::string> written;
   if (goes_out) {

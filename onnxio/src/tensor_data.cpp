@@ -289,28 +289,35 @@ void prefer_huge_pages(void* data, size_t bytes) {
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
+namespace {
+
+void copy_range(const ReadableFile& file, uint64_t offset, uint64_t length, std::ostream& out) {
+  constexpr uint64_t kChunk = uint64_t{1} << 20;
+  std::vector<char> chunk(static_cast<size_t>(std::min(length, kChunk)));
+  for (uint64_t done = 0; done < length && out;) {
+    const size_t bytes = static_cast<size_t>(std::min(length - done, kChunk));
+    file.read_at(offset + done, chunk.data(), bytes);
+    out.write(chunk.data(), static_cast<std::streamsize>(bytes));
+    done += bytes;
+  }
+}
+
+}  // namespace
+
 DeferredTensor deferred_range(std::shared_ptr<const ReadableFile> file, uint64_t offset, uint64_t length) {
-  return {length, [file = std::move(file), offset, length](std::ostream& out) {
-            constexpr uint64_t kChunk = uint64_t{1} << 20;
-            std::vector<char> chunk(static_cast<size_t>(std::min(length, kChunk)));
-            for (uint64_t done = 0; done < length && out;) {
-              const size_t bytes = static_cast<size_t>(std::min(length - done, kChunk));
-              file->read_at(offset + done, chunk.data(), bytes);
-              out.write(chunk.data(), static_cast<std::streamsize>(bytes));
-              done += bytes;
-            }
-          }};
+  return {length, [file = std::move(file), offset, length](std::ostream& out) { copy_range(*file, offset, length, out); }};
 }
 
 DeferredTensors detach_external_data(onnx::ModelProto& model, const std::string& model_dir) {
   DeferredTensors detached;
-  std::map<std::string, std::shared_ptr<const ReadableFile>> files;
   for (auto& tensor : *model.mutable_graph()->mutable_initializer()) {
     if (tensor.data_location() != onnx::TensorProto::EXTERNAL) continue;
     const ExternalRange range = located(tensor, model_dir);
-    auto& file = files[range.path];
-    if (!file) file = std::make_shared<const ReadableFile>(range.path);
-    detached.insert_or_assign(tensor.name(), deferred_range(file, range.offset, range.length));
+    // Opened when written, one at a time: exporters write a file per tensor, more than a process may
+    // hold open. The writer replaces no file before all of them are read.
+    detached.insert_or_assign(tensor.name(), DeferredTensor{range.length, [range](std::ostream& out) {
+                                copy_range(ReadableFile(range.path), range.offset, range.length, out);
+                              }});
     tensor.clear_external_data();
     tensor.clear_data_location();
   }

@@ -23,35 +23,72 @@ class FieldReader {
  public:
   explicit FieldReader(std::string_view bytes) : rest_(bytes) {}
 
+  // False at the end of the bytes; an end-group tag ends them too, for skip_group.
   bool next(Field& field) {
     if (rest_.empty()) return false;
     const char* start = rest_.data();
-    const uint64_t key = varint();
+    const uint64_t key = varint(kMaxTagBytes);
     field.number = static_cast<uint32_t>(key >> 3);
     field.wire_type = static_cast<uint32_t>(key & 7);
     if (field.number == 0 || key >> 32 != 0) throw Malformed{};
     field.payload = {};
     switch (field.wire_type) {
-      case 0: varint(); break;
+      case 0: varint(kMaxVarintBytes); break;
       case 1: skip(8); break;
       case kLengthDelimited: {
-        const uint64_t length = varint();
-        if (length > rest_.size()) throw Malformed{};
+        const uint64_t length = varint(kMaxTagBytes);
+        if (length > rest_.size() || length > kMaxLength) throw Malformed{};
         field.payload = rest_.substr(0, length);
         skip(length);
         break;
       }
+      case kStartGroup: skip_group(field.number, 0); break;  // no ONNX message has groups; protobuf keeps unknown ones
       case 5: skip(4); break;
-      default: throw Malformed{};  // groups, which no ONNX message has
+      default: throw Malformed{};  // an end-group tag without its start, or no wire type at all
     }
     field.whole = std::string_view(start, static_cast<size_t>(rest_.data() - start));
     return true;
   }
 
  private:
-  uint64_t varint() {
+  static constexpr int kMaxTagBytes = 5;      // protobuf reads tags and lengths as 32-bit varints
+  static constexpr int kMaxVarintBytes = 10;
+  static constexpr uint64_t kMaxLength = 0x7fffffff;
+  static constexpr uint32_t kStartGroup = 3;
+  static constexpr uint32_t kEndGroup = 4;
+  static constexpr int kMaxGroupDepth = 100;  // protobuf's recursion limit
+
+  // Skips the fields of a group up to its end-group tag.
+  void skip_group(uint32_t number, int depth) {
+    if (depth >= kMaxGroupDepth) throw Malformed{};
+    for (;;) {
+      if (rest_.empty()) throw Malformed{};
+      const uint64_t key = varint(kMaxTagBytes);
+      const auto wire_type = static_cast<uint32_t>(key & 7);
+      const auto inner = static_cast<uint32_t>(key >> 3);
+      if (inner == 0 || key >> 32 != 0) throw Malformed{};
+      switch (wire_type) {
+        case 0: varint(kMaxVarintBytes); break;
+        case 1: skip(8); break;
+        case kLengthDelimited: {
+          const uint64_t length = varint(kMaxTagBytes);
+          if (length > kMaxLength) throw Malformed{};
+          skip(length);
+          break;
+        }
+        case kStartGroup: skip_group(inner, depth + 1); break;
+        case kEndGroup:
+          if (inner != number) throw Malformed{};
+          return;
+        case 5: skip(4); break;
+        default: throw Malformed{};
+      }
+    }
+  }
+
+  uint64_t varint(int max_bytes) {
     uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
+    for (int shift = 0; shift < 7 * max_bytes; shift += 7) {
       if (rest_.empty()) throw Malformed{};
       const auto byte = static_cast<uint8_t>(rest_.front());
       rest_.remove_prefix(1);
@@ -114,6 +151,7 @@ std::string without(std::string_view tensor, const Field& taken) {
 std::optional<std::string> strip_raw_data(std::string_view file, size_t min_bytes,
                                           std::vector<std::optional<ByteRange>>& ranges) {
   ranges.clear();
+  if (file.size() > size_t{0x7fffffff}) return std::nullopt;  // protobuf parses no message this large
   try {
     std::string model;
     FieldReader fields(file);

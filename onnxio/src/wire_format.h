@@ -23,8 +23,8 @@ struct ByteRange {
 // `file` (a serialized ModelProto) with the raw_data of every main-graph initializer of at least
 // `min_bytes` taken out; `ranges` gets one entry per main-graph initializer, in order, with the
 // range its raw_data occupied in `file` where it was taken out. A tensor naming raw_data more than
-// once keeps it. nullopt when `file` is not well-formed wire data: the caller parses it the usual
-// way, for the usual error.
+// once keeps it. nullopt when `file` is not well-formed wire data or larger than protobuf parses: the
+// caller parses it the usual way, for the usual error.
 std::optional<std::string> strip_raw_data(std::string_view file, size_t min_bytes,
                                           std::vector<std::optional<ByteRange>>& ranges);
 

@@ -29,10 +29,16 @@ std::string scratch_file(std::string_view data, const std::string& name) {
 void deferred_weights_reader(std::string_view data) {
   const std::string path = scratch_file(data, "model.onnx");
   // The refusal, or the file written from what was read (beside the input: external data stays valid).
+  const std::string out = onnxio::model_folder(path) + "/written.onnx";
+  // Each outcome from a folder without the other's output: an input may point its external data at it.
+  auto clear = [&out] {
+    std::filesystem::remove(out);
+    std::filesystem::remove(out + ".data");
+  };
   auto outcome = [&](const std::function<std::pair<onnx::ModelProto, onnxio::DeferredTensors>()>& read) {
+    clear();
     try {
       auto [model, deferred] = read();
-      const std::string out = onnxio::model_folder(path) + "/written.onnx";
       onnxio::write_onnx_model(model, out, onnxio::ExternalData::kWhenTooLarge, deferred);
       return "wrote " + onnxio::read_file(out);
     } catch (const Error& e) {
@@ -45,6 +51,7 @@ void deferred_weights_reader(std::string_view data) {
     auto read = onnxio::read_onnx_model_deferring_weights(path, /*min_bytes=*/8);
     return std::pair{std::move(read.model), std::move(read.weights)};
   });
+  clear();
   if (held != deferred) {
     throw std::logic_error("deferred weights: " + deferred.substr(0, 200) + "\nheld: " + held.substr(0, 200));
   }

@@ -5,6 +5,7 @@
 #include "htp/onnxio/onnx_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <functional>
@@ -188,7 +189,9 @@ TEST_F(OnnxFileTest, WeightsLeftInAFileOfAnyFieldOrderAreWrittenAsItParses) {
   onnx::ModelProto rest = model;
   rest.clear_graph();
   const std::string path = (dir_ / "reordered.onnx").string();
-  htp::onnxio::write_file_atomically(path, field(7, graph) + rest.SerializeAsString());
+  // An unknown group (field 99: start-group, a varint field 1, end-group), which protobuf keeps.
+  const std::string group = std::string("\x9b\x06\x08\x2a\x9c\x06", 6);
+  htp::onnxio::write_file_atomically(path, field(7, graph) + group + rest.SerializeAsString());
 
   auto [read, weights] = htp::onnxio::read_onnx_model_deferring_weights(path);
   ASSERT_EQ(weights.count("large"), 1u);
@@ -196,6 +199,38 @@ TEST_F(OnnxFileTest, WeightsLeftInAFileOfAnyFieldOrderAreWrittenAsItParses) {
   onnx::ModelProto held = htp::onnxio::read_onnx_model(path);
   htp::onnxio::write_onnx_model(held, (dir_ / "held.onnx").string());
   EXPECT_EQ(htp::onnxio::read_file((dir_ / "deferred.onnx").string()), htp::onnxio::read_file((dir_ / "held.onnx").string()));
+}
+
+// External data becomes deferred tensors opened one at a time when written: a model with more data files
+// than the process may hold open is written, the same as when loaded.
+TEST_F(OnnxFileTest, ExternalDataInMoreFilesThanMayBeOpenIsCopiedFileByFile) {
+  onnx::ModelProto model = model_with_weights();
+  constexpr int kFiles = 80;
+  for (int i = 0; i < kFiles; ++i) {
+    onnx::TensorProto& tensor = *model.mutable_graph()->add_initializer();
+    tensor.set_name("w" + std::to_string(i));
+    tensor.set_data_type(onnx::TensorProto::UINT8);
+    tensor.add_dims(3);
+    htp::onnxio::write_file_atomically((dir_ / tensor.name()).string(), std::string(3, static_cast<char>(i)));
+    tensor.set_data_location(onnx::TensorProto::EXTERNAL);
+    auto* location = tensor.add_external_data();
+    location->set_key("location");
+    location->set_value(tensor.name());
+  }
+  onnx::ModelProto loaded = model;
+  htp::onnxio::load_external_data(loaded, dir_.string());
+  htp::onnxio::write_onnx_model(loaded, (dir_ / "loaded.onnx").string());
+
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  const rlimit saved = limit;
+  limit.rlim_cur = 40;  // fewer than the data files
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  const htp::onnxio::DeferredTensors deferred = htp::onnxio::detach_external_data(model, dir_.string());
+  EXPECT_EQ(deferred.size(), static_cast<size_t>(kFiles));
+  EXPECT_NO_THROW(htp::onnxio::write_onnx_model(model, (dir_ / "detached.onnx").string(), ExternalData::kWhenTooLarge, deferred));
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(htp::onnxio::read_file((dir_ / "detached.onnx").string()), htp::onnxio::read_file((dir_ / "loaded.onnx").string()));
 }
 
 // The deferred tensors are checked as read_onnx_model checks held ones, with the same messages.
@@ -219,6 +254,17 @@ TEST_F(OnnxFileTest, WeightsLeftInTheFileAreCheckedLikeHeldOnes) {
   const std::string held = message([&] { htp::onnxio::read_onnx_model(path); });
   EXPECT_NE(held.find("initializer 'large' has 65536 bytes of raw_data"), std::string::npos) << held;
   EXPECT_EQ(message([&] { htp::onnxio::read_onnx_model_deferring_weights(path); }), held);
+
+  // Two initializers of one name, the second small: the checker's refusal either way.
+  onnx::ModelProto twice = model;
+  twice.mutable_graph()->mutable_initializer(3)->set_dims(0, htp::onnxio::kMinDeferredBytes / 4);  // well-formed
+  *twice.mutable_graph()->add_initializer() = twice.graph().initializer(2);
+  twice.mutable_graph()->mutable_initializer(4)->set_name("large");
+  const std::string same_name = (dir_ / "same_name.onnx").string();
+  htp::onnxio::write_file_atomically(same_name, twice.SerializeAsString());
+  const std::string checker = message([&] { htp::onnxio::read_onnx_model(same_name); });
+  EXPECT_NE(checker.find("not unique"), std::string::npos) << checker;
+  EXPECT_EQ(message([&] { htp::onnxio::read_onnx_model_deferring_weights(same_name); }), checker);
 
   const std::string cut = (dir_ / "cut.onnx").string();
   const std::string whole = htp::onnxio::read_file(path);

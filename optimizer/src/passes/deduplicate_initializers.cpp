@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -87,9 +88,12 @@ class DeduplicateInitializers : public Pass {
     for (const Candidate& candidate : candidates) {
       std::vector<std::string>& same_hash = survivors[prefix_hash(graph, candidate.name)];
       bool shared = false;
+      at::Tensor storage;  // the candidate's bytes, read at its first comparison
+      std::optional<std::string_view> bytes;
       for (const std::string& survivor : same_hash) {
-        at::Tensor storage, survivor_storage;
-        if (bytes_of(graph, survivor, survivor_storage) != bytes_of(graph, candidate.name, storage)) continue;
+        if (!bytes) bytes = bytes_of(graph, candidate.name, storage);
+        at::Tensor survivor_storage;
+        if (bytes_of(graph, survivor, survivor_storage) != *bytes) continue;
         shared = graph.replace_all_uses(candidate.name, survivor);
         break;
       }

@@ -31,13 +31,12 @@ class ReadableFile {
   int fd_;
 };
 
-// A regular file mapped read-only, for taking parts of a large file without copying the whole of it.
-// The bytes stay valid while the object lives, even if the path is replaced meanwhile (a file written
-// over its own input); a file truncated under it would fault, as with any mapping.
+// An open regular file mapped read-only, for taking parts of a large file without copying the whole
+// of it. A file truncated while mapped faults on access, as with any mapping.
 class MappedFile {
  public:
-  // Throws Error as read_file does.
-  explicit MappedFile(const std::string& path);
+  // Throws Error when `file` is no regular file (a pipe) or cannot be mapped.
+  explicit MappedFile(const ReadableFile& file);
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   ~MappedFile();

@@ -75,7 +75,7 @@ std::string model_folder(const std::string& model_path);
 void load_external_data(onnx::ModelProto& model, const std::string& model_dir);
 // What load_external_data does, except that the main graph's initializers do not take their bytes into
 // memory: each becomes an initializer without data and a DeferredTensor copying its bytes from its file
-// (opened once per file) when the model is written. For models written elsewhere unchanged in their weights.
+// (opened for the copy) when the model is written. For models written elsewhere unchanged in their weights.
 DeferredTensors detach_external_data(onnx::ModelProto& model, const std::string& model_dir);
 
 // Checks every tensor of a model read from `path` (initializers, sparse initializers, tensor
