@@ -265,20 +265,28 @@ ExternalRange located(const onnx::TensorProto& tensor, const std::string& model_
   }
 }
 
-}  // namespace
-
-void read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir, char* out) {
-  const ExternalRange range = located(tensor, model_dir);
+void read_located(const onnx::TensorProto& tensor, const ExternalRange& range, char* out, uint64_t bytes) {
   try {
-    ReadableFile(range.path).read_at(range.offset, out, range.length);
+    ReadableFile(range.path).read_at(range.offset, out, bytes);
   } catch (const Error& e) {
     throw Error("cannot read the external data of tensor '" + printable(tensor.name()) + "': " + e.what());
   }
 }
 
+}  // namespace
+
+uint64_t read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir, char* out,
+                            uint64_t max_bytes) {
+  const ExternalRange range = located(tensor, model_dir);
+  const uint64_t bytes = std::min(range.length, max_bytes);
+  read_located(tensor, range, out, bytes);
+  return bytes;
+}
+
 std::string read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir) {
-  std::string bytes(located(tensor, model_dir).length, '\0');
-  read_external_data(tensor, model_dir, bytes.data());
+  const ExternalRange range = located(tensor, model_dir);
+  std::string bytes(range.length, '\0');
+  read_located(tensor, range, bytes.data(), range.length);
   return bytes;
 }
 

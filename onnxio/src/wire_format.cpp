@@ -23,29 +23,12 @@ class FieldReader {
  public:
   explicit FieldReader(std::string_view bytes) : rest_(bytes) {}
 
-  // False at the end of the bytes; an end-group tag ends them too, for skip_group.
+  // False at the end of the bytes.
   bool next(Field& field) {
     if (rest_.empty()) return false;
     const char* start = rest_.data();
-    const uint64_t key = varint(kMaxTagBytes);
-    field.number = static_cast<uint32_t>(key >> 3);
-    field.wire_type = static_cast<uint32_t>(key & 7);
-    if (field.number == 0 || key >> 32 != 0) throw Malformed{};
-    field.payload = {};
-    switch (field.wire_type) {
-      case 0: varint(kMaxVarintBytes); break;
-      case 1: skip(8); break;
-      case kLengthDelimited: {
-        const uint64_t length = varint(kMaxTagBytes);
-        if (length > rest_.size() || length > kMaxLength) throw Malformed{};
-        field.payload = rest_.substr(0, length);
-        skip(length);
-        break;
-      }
-      case kStartGroup: skip_group(field.number, 0); break;  // no ONNX message has groups; protobuf keeps unknown ones
-      case 5: skip(4); break;
-      default: throw Malformed{};  // an end-group tag without its start, or no wire type at all
-    }
+    read_key(field.number, field.wire_type);
+    field.payload = skip_value(field.number, field.wire_type, 0);
     field.whole = std::string_view(start, static_cast<size_t>(rest_.data() - start));
     return true;
   }
@@ -58,31 +41,41 @@ class FieldReader {
   static constexpr uint32_t kEndGroup = 4;
   static constexpr int kMaxGroupDepth = 100;  // protobuf's recursion limit
 
-  // Skips the fields of a group up to its end-group tag.
-  void skip_group(uint32_t number, int depth) {
-    if (depth >= kMaxGroupDepth) throw Malformed{};
-    for (;;) {
-      if (rest_.empty()) throw Malformed{};
-      const uint64_t key = varint(kMaxTagBytes);
-      const auto wire_type = static_cast<uint32_t>(key & 7);
-      const auto inner = static_cast<uint32_t>(key >> 3);
-      if (inner == 0 || key >> 32 != 0) throw Malformed{};
-      switch (wire_type) {
-        case 0: varint(kMaxVarintBytes); break;
-        case 1: skip(8); break;
-        case kLengthDelimited: {
-          const uint64_t length = varint(kMaxTagBytes);
-          if (length > kMaxLength) throw Malformed{};
-          skip(length);
-          break;
-        }
-        case kStartGroup: skip_group(inner, depth + 1); break;
-        case kEndGroup:
-          if (inner != number) throw Malformed{};
-          return;
-        case 5: skip(4); break;
-        default: throw Malformed{};
+  void read_key(uint32_t& number, uint32_t& wire_type) {
+    const uint64_t key = varint(kMaxTagBytes);
+    number = static_cast<uint32_t>(key >> 3);
+    wire_type = static_cast<uint32_t>(key & 7);
+    if (number == 0 || key >> 32 != 0) throw Malformed{};
+  }
+
+  // Skips the value of a field whose key was just read; returns a length-delimited field's payload, else
+  // nothing. A group is skipped up to its end-group tag: no ONNX message has groups, but protobuf keeps
+  // unknown ones.
+  std::string_view skip_value(uint32_t number, uint32_t wire_type, int depth) {
+    switch (wire_type) {
+      case 0: varint(kMaxVarintBytes); return {};
+      case 1: skip(8); return {};
+      case kLengthDelimited: {
+        const uint64_t length = varint(kMaxTagBytes);
+        if (length > rest_.size() || length > kMaxLength) throw Malformed{};
+        const std::string_view payload = rest_.substr(0, length);
+        skip(length);
+        return payload;
       }
+      case kStartGroup:
+        if (depth >= kMaxGroupDepth) throw Malformed{};
+        for (;;) {
+          if (rest_.empty()) throw Malformed{};
+          uint32_t inner = 0, inner_type = 0;
+          read_key(inner, inner_type);
+          if (inner_type == kEndGroup) {
+            if (inner != number) throw Malformed{};
+            return {};
+          }
+          skip_value(inner, inner_type, depth + 1);
+        }
+      case 5: skip(4); return {};
+      default: throw Malformed{};  // an end-group tag without its start, or no wire type at all
     }
   }
 
@@ -227,19 +220,17 @@ void splice_raw_data(std::string_view serialized, const std::function<std::optio
         }
         put(length_delimited_head(kGraphInitializer, entry.payload.size() + raw_field_size(*bytes)));
         bool placed = false;
-        FieldReader tensor_fields(entry.payload);
-        for (Field part; tensor_fields.next(part);) {
-          if (!placed && part.number > kTensorRawData) {
-            put(length_delimited_head(kTensorRawData, *bytes));
-            write(tensor_index, out);
-            placed = true;
-          }
-          put(part.whole);
-        }
-        if (!placed) {
+        auto place = [&] {
           put(length_delimited_head(kTensorRawData, *bytes));
           write(tensor_index, out);
+          placed = true;
+        };
+        FieldReader tensor_fields(entry.payload);
+        for (Field part; tensor_fields.next(part);) {
+          if (!placed && part.number > kTensorRawData) place();
+          put(part.whole);
         }
+        if (!placed) place();
       }
     }
   } catch (const Malformed&) {

@@ -28,7 +28,7 @@ std::optional<ConvParameters> foldable_conv(const Graph& graph, const onnx::Node
   const bool has_bias = conv->input_size() > 2 && !conv->input(2).empty();
   std::optional<at::Tensor> bias = has_bias ? graph.constant_value(conv->input(2)) : at::zeros({weight->size(0)}, weight->options());
   if (!bias || bias->numel() != weight->size(0)) return std::nullopt;
-  return ConvParameters{*weight, bias->reshape({-1}).to(at::kDouble), weight->scalar_type()};
+  return ConvParameters{*weight, bias->reshape({-1}).to(at::kDouble)};
 }
 
 void ConvParameters::scale_weight(const at::Tensor& factor, bool divide) {
@@ -63,7 +63,7 @@ void fold_into_conv(Graph& graph, onnx::NodeProto& conv, const ConvParameters& f
     graph.set_input(&conv, 1, graph.add_initializer(old_weight + suffix, folded.weight));
   }
   const std::string bias = graph.add_initializer((has_bias ? old_bias : bias_name_for(old_weight)) + suffix,
-                                                 folded.bias.to(folded.dtype));
+                                                 folded.bias.to(folded.dtype()));
   if (conv.input_size() < 3) conv.add_input("");
   graph.set_input(&conv, 2, bias);
   graph.replace_all_uses(follower.output(0), conv.output(0));

@@ -17,9 +17,9 @@ namespace htp::optimizer {
 struct ConvParameters {
   at::Tensor weight;
   at::Tensor bias;
-  at::ScalarType dtype;  // the model's
   bool weight_changed = false;  // else only the bias gets a new initializer
   int64_t out_channels() const { return weight.size(0); }
+  at::ScalarType dtype() const { return weight.scalar_type(); }  // the model's
   // weight[m, ...] = round(double(weight[m, ...]) * factor[m]), or / factor[m] with `divide`;
   // `factor` is a double tensor of out_channels() values.
   void scale_weight(const at::Tensor& factor, bool divide = false);

@@ -6,11 +6,8 @@
 // differ early, so the full comparison only runs for (near) duplicates.
 #include "passes/passes.h"
 
-#include "htp/onnxio/error.h"
-#include "htp/onnxio/file_io.h"
 #include "htp/onnxio/tensor_data.h"
 
-#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string_view>
@@ -40,14 +37,9 @@ std::string_view bytes_of(const Graph& graph, const std::string& name, at::Tenso
 size_t prefix_hash(const Graph& graph, const std::string& name) {
   const onnx::TensorProto* stored = graph.initializer(name);
   if (stored != nullptr && stored->data_location() == onnx::TensorProto::EXTERNAL) {
-    try {
-      const onnxio::ExternalRange range = onnxio::locate_external_data(*stored, graph.model_dir());
-      std::string prefix(std::min<uint64_t>(range.length, kHashedBytes), '\0');
-      onnxio::ReadableFile(range.path).read_at(range.offset, prefix.data(), prefix.size());
-      return std::hash<std::string_view>{}(prefix);
-    } catch (const Error& e) {
-      throw Error("tensor '" + name + "' " + e.what());
-    }
+    char prefix[kHashedBytes];
+    const uint64_t read = onnxio::read_external_data(*stored, graph.model_dir(), prefix, kHashedBytes);
+    return std::hash<std::string_view>{}(std::string_view(prefix, read));
   }
   at::Tensor storage;
   return std::hash<std::string_view>{}(bytes_of(graph, name, storage).substr(0, kHashedBytes));

@@ -57,7 +57,7 @@ class FuseConvAddMul : public Pass {
     auto values = per_channel(*constant, rank, weight->dims->front());
     if (!values || (op == "Div" && values->eq(0).any().item<bool>())) return false;
     auto parameters = foldable_conv(graph, conv, node);
-    if (!parameters || constant->scalar_type() != parameters->dtype) return false;
+    if (!parameters || constant->scalar_type() != parameters->dtype()) return false;
     if (op == "Add") parameters->bias = parameters->bias + *values;
     if (op == "Sub") parameters->bias = parameters->bias - *values;
     if (op == "Mul") {

@@ -63,8 +63,10 @@ ExternalRange locate_external_data(const onnx::TensorProto& tensor, const std::s
 
 // The tensor's external bytes (located as above). Throws Error "tensor 'NAME' <reason>".
 std::string read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir);
-// The same into `out`, which has room for the tensor's byte size.
-void read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir, char* out);
+// The same into `out`, at most its first `max_bytes` (all of it by default, for which `out` has room);
+// returns how many it read.
+uint64_t read_external_data(const onnx::TensorProto& tensor, const std::string& model_dir, char* out,
+                            uint64_t max_bytes = UINT64_MAX);
 
 // The folder a model file's external data is read from: the file's directory, "." for a bare name.
 std::string model_folder(const std::string& model_path);
