@@ -12,7 +12,6 @@
 #include "htp/tagging/tagger.h"
 #include "weights.h"
 
-
 namespace htp::fuzz {
 namespace {
 
