@@ -447,7 +447,10 @@ void Graph::commit() {
     }
     removed_initializers_.clear();
   }
-  auto* value_info = graph.mutable_value_info();
+}
+
+void Graph::drop_stale_value_info() {
+  auto* value_info = proto().mutable_value_info();
   int kept = 0;
   for (int i = 0; i < value_info->size(); ++i) {
     if (producer(value_info->Get(i).name()) != nullptr) value_info->SwapElements(kept++, i);

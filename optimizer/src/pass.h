@@ -126,9 +126,13 @@ class Graph {
   // itself first when it absorbs others in place). Tag keys other than htp.fused_from are untouched.
   static void record_fusion(onnx::NodeProto& node, const std::vector<const onnx::NodeProto*>& originals);
 
-  // Applies removals and insertions to the GraphProto (done by the pass manager after each pass) and
-  // drops value_info entries of tensors that no longer exist. Pointers to live nodes stay valid.
+  // Applies removals and insertions to the GraphProto (done by the pass manager after each pass).
+  // Pointers to live nodes stay valid.
   void commit();
+  // Drops the value_info entries of tensors no node produces any more; done once, after the last
+  // pass. Until then such entries are unreachable (a removed tensor's name is never given to another
+  // tensor), and sweeping them after every pass would cost a lookup per tensor per pass.
+  void drop_stale_value_info();
   const EditCounts& counts() const { return counts_; }
 
  private:
@@ -143,7 +147,7 @@ class Graph {
   std::unordered_map<std::string, onnx::NodeProto*> producer_;
   std::unordered_map<std::string, std::vector<onnx::NodeProto*>> consumers_;
   std::unordered_map<std::string, onnx::TensorProto*> initializers_;
-  // graph inputs, outputs and value_info by name; rebuilt when commit() prunes value_info.
+  // graph inputs, outputs and value_info by name.
   std::unordered_map<std::string, const onnx::ValueInfoProto*> declared_;
   std::unordered_set<std::string> graph_inputs_;
   std::unordered_set<std::string> graph_outputs_;
