@@ -111,31 +111,39 @@ bool TensorInfo::is_static() const {
 Graph::Graph(onnx::ModelProto& model, std::string model_dir) : model_(model), model_dir_(std::move(model_dir)) {
   if (model_.GetArena() != nullptr) throw Error("the optimizer needs a heap-allocated model, not an arena one");
   onnx::GraphProto& graph = proto();
+  // Most names are a node's name or one of its outputs; sizing the table once spares the rehashes.
+  names_.reserve(graph.input_size() + graph.output_size() + graph.initializer_size() + 2 * graph.node_size());
   for (const auto& input : graph.input()) {
-    graph_inputs_.insert(input.name());
-    names_.insert(input.name());
+    NameEntry& name = entry(input.name());
+    name.graph_input = name.reserved = true;
   }
   for (const auto& output : graph.output()) {
-    graph_outputs_.insert(output.name());
-    names_.insert(output.name());
+    NameEntry& name = entry(output.name());
+    name.graph_output = name.reserved = true;
   }
   for (auto& tensor : *graph.mutable_initializer()) {
-    initializers_[tensor.name()] = &tensor;
-    names_.insert(tensor.name());
+    NameEntry& name = entry(tensor.name());
+    name.initializer = &tensor;
+    name.reserved = true;
   }
-  for (auto& node : *graph.mutable_node()) {
-    reserve_names_of(node);
-    index_node(&node);
-  }
+  for (auto& node : *graph.mutable_node()) index_node(&node);
   index_declared();
 }
 
+const Graph::NameEntry* Graph::find(const std::string& name) const {
+  auto it = names_.find(name);
+  return it == names_.end() ? nullptr : &it->second;
+}
+
 void Graph::index_declared() {
-  declared_.clear();
+  for (auto& [name, entry] : names_) entry.declared = nullptr;
   const onnx::GraphProto& graph = model_.graph();
   // value_info first: optimize() puts the inferred, fuller types of graph outputs there.
   for (const auto* values : {&graph.value_info(), &graph.input(), &graph.output()}) {
-    for (const auto& value : *values) declared_.emplace(value.name(), &value);
+    for (const auto& value : *values) {
+      NameEntry& name = entry(value.name());
+      if (name.declared == nullptr) name.declared = &value;
+    }
   }
 }
 
@@ -146,12 +154,13 @@ std::optional<int64_t> Graph::rank(const std::string& tensor) const {
 }
 
 std::optional<TensorInfo> Graph::tensor_info(const std::string& tensor) const {
-  if (const onnx::TensorProto* stored = initializer(tensor)) return info_of(*stored);
-  const onnx::NodeProto* node = producer(tensor);
+  const NameEntry* name = find(tensor);
+  if (name == nullptr) return std::nullopt;
+  if (name->initializer != nullptr) return info_of(*name->initializer);
+  const onnx::NodeProto* node = name->producer;
   if (node != nullptr && node->op_type() == "Constant" && node->domain().empty()) return constant_node_info(*node);
-  auto it = declared_.find(tensor);
-  if (it == declared_.end()) return std::nullopt;
-  return info_of(*it->second);
+  if (name->declared == nullptr) return std::nullopt;
+  return info_of(*name->declared);
 }
 
 Graph::~Graph() = default;
@@ -163,33 +172,34 @@ bool Graph::is_read(const onnx::NodeProto& node) const {
                      [&](const std::string& output) { return !output.empty() && use_count(output) > 0; });
 }
 
-void Graph::reserve_names_of(const onnx::NodeProto& node) {
-  if (!node.name().empty()) names_.insert(node.name());
-  for (const auto& output : node.output()) names_.insert(output);
-  for (const auto& name : subgraph_reads(node)) names_.insert(name);
-}
-
 void Graph::index_node(onnx::NodeProto* node) {
+  if (!node->name().empty()) entry(node->name()).reserved = true;
   for (const auto& output : node->output()) {
-    if (!output.empty()) producer_[output] = node;
+    if (output.empty()) continue;
+    NameEntry& name = entry(output);
+    name.producer = node;
+    name.reserved = true;
   }
   for (const auto& input : node->input()) {
-    if (!input.empty()) consumers_[input].push_back(node);
+    if (!input.empty()) entry(input).consumers.push_back(node);
   }
-  for (const auto& name : subgraph_reads(*node)) ++subgraph_uses_[name];
+  for (const auto& read : subgraph_reads(*node)) {
+    NameEntry& name = entry(read);
+    ++name.subgraph_uses;
+    name.reserved = true;
+  }
 }
 
 void Graph::unindex_node(onnx::NodeProto* node) {
   for (const auto& output : node->output()) {
-    auto it = producer_.find(output);
-    if (it != producer_.end() && it->second == node) producer_.erase(it);
+    if (output.empty()) continue;
+    NameEntry& name = entry(output);
+    if (name.producer == node) name.producer = nullptr;
   }
   for (const auto& input : node->input()) {
-    if (!input.empty()) erase_one(consumers_[input], node);
+    if (!input.empty()) erase_one(entry(input).consumers, node);
   }
-  for (const auto& name : subgraph_reads(*node)) {
-    if (--subgraph_uses_[name] == 0) subgraph_uses_.erase(name);
-  }
+  for (const auto& read : subgraph_reads(*node)) --entry(read).subgraph_uses;
 }
 
 std::vector<onnx::NodeProto*> Graph::nodes() const {
@@ -219,38 +229,50 @@ std::vector<onnx::NodeProto*> Graph::nodes() const {
 }
 
 onnx::NodeProto* Graph::producer(const std::string& tensor) const {
-  auto it = producer_.find(tensor);
-  return it == producer_.end() ? nullptr : it->second;
+  const NameEntry* name = find(tensor);
+  return name == nullptr ? nullptr : name->producer;
 }
 
 const std::vector<onnx::NodeProto*>& Graph::consumers(const std::string& tensor) const {
   static const std::vector<onnx::NodeProto*> kNone;
-  auto it = consumers_.find(tensor);
-  return it == consumers_.end() ? kNone : it->second;
+  const NameEntry* name = find(tensor);
+  return name == nullptr ? kNone : name->consumers;
+}
+
+bool Graph::is_graph_input(const std::string& tensor) const {
+  const NameEntry* name = find(tensor);
+  return name != nullptr && name->graph_input;
+}
+
+bool Graph::is_graph_output(const std::string& tensor) const {
+  const NameEntry* name = find(tensor);
+  return name != nullptr && name->graph_output;
 }
 
 size_t Graph::use_count(const std::string& tensor) const {
-  auto subgraph = subgraph_uses_.find(tensor);
-  return consumers(tensor).size() + (is_graph_output(tensor) ? 1 : 0) +
-         (subgraph == subgraph_uses_.end() ? 0 : subgraph->second);
+  const NameEntry* name = find(tensor);
+  return name == nullptr ? 0 : name->consumers.size() + (name->graph_output ? 1 : 0) + name->subgraph_uses;
 }
 
 bool Graph::has_single_consumer(const std::string& tensor) const {
-  return consumers(tensor).size() == 1 && use_count(tensor) == 1;
+  const NameEntry* name = find(tensor);
+  return name != nullptr && name->consumers.size() == 1 && !name->graph_output && name->subgraph_uses == 0;
 }
 
-onnx::TensorProto* Graph::initializer(const std::string& name) const {
-  auto it = initializers_.find(name);
-  return it == initializers_.end() ? nullptr : it->second;
+onnx::TensorProto* Graph::initializer(const std::string& tensor) const {
+  const NameEntry* name = find(tensor);
+  return name == nullptr ? nullptr : name->initializer;
 }
 
 std::optional<at::Tensor> Graph::constant_value(const std::string& tensor) const {
-  if (const onnx::TensorProto* stored = initializer(tensor)) {
+  const NameEntry* name = find(tensor);
+  if (name == nullptr) return std::nullopt;
+  if (name->initializer != nullptr) {
     // Since IR 4 an initializer listed as a graph input is only a default the caller may override.
-    if (is_graph_input(tensor) && model_.ir_version() >= 4) return std::nullopt;
-    return from_tensor_proto(*stored, model_dir_);
+    if (name->graph_input && model_.ir_version() >= 4) return std::nullopt;
+    return from_tensor_proto(*name->initializer, model_dir_);
   }
-  const onnx::NodeProto* node = producer(tensor);
+  const onnx::NodeProto* node = name->producer;
   if (node != nullptr && node->op_type() == "Constant" && node->domain().empty()) {
     return constant_node_value(*node, model_dir_);
   }
@@ -258,8 +280,10 @@ std::optional<at::Tensor> Graph::constant_value(const std::string& tensor) const
 }
 
 bool Graph::is_constant(const std::string& tensor) const {
-  if (initializer(tensor) != nullptr) return !is_graph_input(tensor) || model_.ir_version() < 4;
-  const onnx::NodeProto* node = producer(tensor);
+  const NameEntry* name = find(tensor);
+  if (name == nullptr) return false;
+  if (name->initializer != nullptr) return !name->graph_input || model_.ir_version() < 4;
+  const onnx::NodeProto* node = name->producer;
   return node != nullptr && node->op_type() == "Constant" && node->domain().empty() && node->attribute_size() == 1 &&
          node->attribute(0).name().rfind("value", 0) == 0 && node->attribute(0).name() != "value_string" &&
          node->attribute(0).name() != "value_strings";
@@ -270,16 +294,18 @@ std::string Graph::add_initializer(const std::string& base_name, const at::Tenso
   onnx::TensorProto* tensor = proto().add_initializer();
   to_tensor_proto(value, *tensor);
   tensor->set_name(name);
-  initializers_[name] = tensor;
+  entry(name).initializer = tensor;
   ++counts_.initializers_added;
   return name;
 }
 
 void Graph::remove_initializer(const std::string& name) {
-  auto it = initializers_.find(name);
-  if (it == initializers_.end()) throw Error("optimizer: no initializer '" + name + "' to remove");
-  removed_initializers_.insert(it->second);
-  initializers_.erase(it);
+  auto it = names_.find(name);
+  if (it == names_.end() || it->second.initializer == nullptr) {
+    throw Error("optimizer: no initializer '" + name + "' to remove");
+  }
+  removed_initializers_.insert(it->second.initializer);
+  it->second.initializer = nullptr;
   ++counts_.initializers_removed;
 }
 
@@ -302,13 +328,19 @@ std::vector<std::string> Graph::initializer_names() const {
 }
 
 std::string Graph::unique_name(const std::string& base) {
-  if (names_.insert(base).second) return base;
-  size_t& suffix = next_suffix_[base];
-  std::string name;
-  do {
-    name = base + "_" + std::to_string(++suffix);
-  } while (!names_.insert(name).second);
-  return name;
+  NameEntry& base_entry = entry(base);  // references into names_ survive its rehashing
+  if (!base_entry.reserved) {
+    base_entry.reserved = true;
+    return base;
+  }
+  for (;;) {
+    std::string name = base + "_" + std::to_string(++base_entry.next_suffix);
+    NameEntry& candidate = entry(name);
+    if (!candidate.reserved) {
+      candidate.reserved = true;
+      return name;
+    }
+  }
 }
 
 onnx::NodeProto* Graph::insert_node(onnx::NodeProto node, const onnx::NodeProto* before) {
@@ -316,7 +348,6 @@ onnx::NodeProto* Graph::insert_node(onnx::NodeProto node, const onnx::NodeProto*
   stored->Swap(&node);
   placement_[stored] = before;
   insertions_.emplace_back(stored, before);
-  reserve_names_of(*stored);
   index_node(stored);
   ++counts_.nodes_added;
   return stored;
@@ -332,28 +363,33 @@ void Graph::set_input(onnx::NodeProto* node, int index, const std::string& tenso
   const std::string tensor = tensor_name;
   const std::string& old = node->input(index);
   if (old == tensor) return;
-  if (!old.empty()) erase_one(consumers_[old], node);
+  if (!old.empty()) erase_one(entry(old).consumers, node);
   node->set_input(index, tensor);
-  if (!tensor.empty()) consumers_[tensor].push_back(node);
+  if (!tensor.empty()) entry(tensor).consumers.push_back(node);
 }
 
 void Graph::set_output(onnx::NodeProto* node, int index, const std::string& tensor_name) {
   const std::string tensor = tensor_name;
   const std::string& old = node->output(index);
   if (old == tensor) return;
-  auto it = producer_.find(old);
-  if (it != producer_.end() && it->second == node) producer_.erase(it);
+  NameEntry& old_name = entry(old);
+  if (old_name.producer == node) old_name.producer = nullptr;
   node->set_output(index, tensor);
-  names_.insert(tensor);
-  if (!tensor.empty()) producer_[tensor] = node;
+  if (tensor.empty()) return;
+  NameEntry& name = entry(tensor);
+  name.reserved = true;
+  name.producer = node;
 }
 
 bool Graph::can_replace_all_uses(const std::string& from, const std::string& to) const {
   if (from == to) return true;
-  if (subgraph_uses_.count(from) > 0) return false;
-  if (!is_graph_output(from)) return true;
-  return producer(to) != nullptr && !is_graph_output(to) && !is_graph_input(to) && initializer(to) == nullptr &&
-         subgraph_uses_.count(to) == 0;
+  const NameEntry* source = find(from);
+  if (source == nullptr) return true;
+  if (source->subgraph_uses > 0) return false;
+  if (!source->graph_output) return true;
+  const NameEntry* target = find(to);
+  return target != nullptr && target->producer != nullptr && !target->graph_output && !target->graph_input &&
+         target->initializer == nullptr && target->subgraph_uses == 0;
 }
 
 bool Graph::replace_all_uses(const std::string& from_name, const std::string& to_name) {

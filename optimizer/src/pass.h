@@ -69,8 +69,8 @@ class Graph {
   onnx::NodeProto* producer(const std::string& tensor) const;
   // One entry per input slot reading `tensor` (a node reading it twice appears twice).
   const std::vector<onnx::NodeProto*>& consumers(const std::string& tensor) const;
-  bool is_graph_input(const std::string& tensor) const { return graph_inputs_.count(tensor) > 0; }
-  bool is_graph_output(const std::string& tensor) const { return graph_outputs_.count(tensor) > 0; }
+  bool is_graph_input(const std::string& tensor) const;
+  bool is_graph_output(const std::string& tensor) const;
   // Reads of `tensor`: consumer slots, graph outputs and subgraph references.
   size_t use_count(const std::string& tensor) const;
   // True when `tensor` is read by exactly one node input and nothing else (not a graph output).
@@ -136,24 +136,35 @@ class Graph {
   const EditCounts& counts() const { return counts_; }
 
  private:
+  // What the graph knows about one name. All indexes live in one table keyed by name, so that a
+  // query costs one string lookup however many indexes it reads.
+  struct NameEntry {
+    onnx::NodeProto* producer = nullptr;
+    // One entry per input slot reading the tensor.
+    std::vector<onnx::NodeProto*> consumers;
+    onnx::TensorProto* initializer = nullptr;
+    // The graph input, output or value_info declaring the tensor (value_info first).
+    const onnx::ValueInfoProto* declared = nullptr;
+    size_t subgraph_uses = 0;
+    // unique_name's last suffix for this base.
+    size_t next_suffix = 0;
+    bool graph_input = false;
+    bool graph_output = false;
+    // Taken: unique_name never returns it. Names only read (inputs of no known tensor) are not.
+    bool reserved = false;
+  };
+
+  NameEntry& entry(const std::string& name) { return names_[name]; }
+  const NameEntry* find(const std::string& name) const;
+  // Reserves the node's name, output names and the names its subgraphs read, and indexes it.
   void index_node(onnx::NodeProto* node);
   void unindex_node(onnx::NodeProto* node);
   void rename_tensor(const std::string& from, const std::string& to);
-  void reserve_names_of(const onnx::NodeProto& node);
   void index_declared();
 
   onnx::ModelProto& model_;
   std::string model_dir_;
-  std::unordered_map<std::string, onnx::NodeProto*> producer_;
-  std::unordered_map<std::string, std::vector<onnx::NodeProto*>> consumers_;
-  std::unordered_map<std::string, onnx::TensorProto*> initializers_;
-  // graph inputs, outputs and value_info by name.
-  std::unordered_map<std::string, const onnx::ValueInfoProto*> declared_;
-  std::unordered_set<std::string> graph_inputs_;
-  std::unordered_set<std::string> graph_outputs_;
-  std::unordered_map<std::string, size_t> subgraph_uses_;
-  std::unordered_set<std::string> names_;
-  std::unordered_map<std::string, size_t> next_suffix_;
+  std::unordered_map<std::string, NameEntry> names_;
   std::unordered_set<const onnx::NodeProto*> removed_;
   std::unordered_set<const onnx::TensorProto*> removed_initializers_;
   // Inserted node -> the node it goes before (nullptr: the end), until commit(); also in order.
