@@ -20,15 +20,33 @@ bool is_mergeable(const onnx::NodeProto& node) {
   });
 }
 
-// Equal for nodes that compute the same thing; attributes in name order, as their order is free.
-std::string key_of(const onnx::NodeProto& node) {
-  std::string key = node.op_type() + '\0' + std::to_string(node.output_size()) + '\0';
-  for (const auto& input : node.input()) key += input + '\1';
+size_t combine(size_t seed, size_t value) { return seed ^ (value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2)); }
+
+// Equal for nodes that compute the same thing (same_computation); the attributes' hashes are
+// summed, as their order is free.
+size_t hash_of(const onnx::NodeProto& node) {
+  const std::hash<std::string> hash;
+  size_t seed = combine(hash(node.op_type()), size_t(node.output_size()));
+  for (const auto& input : node.input()) seed = combine(seed, hash(input));
+  size_t attributes = 0;
+  for (const auto& attribute : node.attribute()) attributes += hash(attribute.SerializeAsString());
+  return combine(seed, attributes);
+}
+
+std::vector<std::string> attributes_by_name(const onnx::NodeProto& node) {
   std::vector<const onnx::AttributeProto*> attributes;
   for (const auto& attribute : node.attribute()) attributes.push_back(&attribute);
   std::sort(attributes.begin(), attributes.end(), [](auto* a, auto* b) { return a->name() < b->name(); });
-  for (const auto* attribute : attributes) key += '\0' + attribute->SerializeAsString();
-  return key;
+  std::vector<std::string> serialized;
+  for (const auto* attribute : attributes) serialized.push_back(attribute->SerializeAsString());
+  return serialized;
+}
+
+// Both mergeable (so of the default domain): the same op, inputs, output count and attributes.
+bool same_computation(const onnx::NodeProto& a, const onnx::NodeProto& b) {
+  return a.op_type() == b.op_type() && a.output_size() == b.output_size() && a.input_size() == b.input_size() &&
+         std::equal(a.input().begin(), a.input().end(), b.input().begin()) &&
+         a.attribute_size() == b.attribute_size() && attributes_by_name(a) == attributes_by_name(b);
 }
 
 bool can_merge(const Graph& graph, const onnx::NodeProto& survivor, const onnx::NodeProto& duplicate) {
@@ -45,12 +63,21 @@ class EliminateCommonSubexpressions : public Pass {
 
   bool run(Graph& graph) override {
     bool changed = false;
-    std::unordered_map<std::string, onnx::NodeProto*> first;
-    for (onnx::NodeProto* node : graph.nodes()) {
+    const std::vector<onnx::NodeProto*> nodes = graph.nodes();
+    // The first node of each computation, by hash; a node equal to none of its hash's is a first.
+    std::unordered_map<size_t, std::vector<onnx::NodeProto*>> first;
+    first.reserve(nodes.size());
+    for (onnx::NodeProto* node : nodes) {
       if (!is_mergeable(*node)) continue;
-      auto [it, inserted] = first.emplace(key_of(*node), node);
-      if (inserted || !can_merge(graph, *it->second, *node)) continue;
-      onnx::NodeProto* survivor = it->second;
+      std::vector<onnx::NodeProto*>& same_hash = first[hash_of(*node)];
+      auto equal = std::find_if(same_hash.begin(), same_hash.end(),
+                                [&](const onnx::NodeProto* seen) { return same_computation(*seen, *node); });
+      if (equal == same_hash.end()) {
+        same_hash.push_back(node);
+        continue;
+      }
+      onnx::NodeProto* survivor = *equal;
+      if (!can_merge(graph, *survivor, *node)) continue;
       for (int i = 0; i < node->output_size(); ++i) {
         if (!node->output(i).empty()) graph.replace_all_uses(node->output(i), survivor->output(i));
       }
