@@ -306,7 +306,17 @@ onnx::ModelProto shape_inference_copy(const onnx::ModelProto& model) {
   *copy.mutable_opset_import() = model.opset_import();
   const onnx::GraphProto& graph = model.graph();
   onnx::GraphProto& typed = *copy.mutable_graph();
-  *typed.mutable_node() = graph.node();
+  typed.mutable_node()->Reserve(graph.node_size());
+  for (const auto& node : graph.node()) {
+    // Not the tags (unknown fields) or doc strings: a tagged node's metadata outweighs the rest of it.
+    onnx::NodeProto& kept = *typed.add_node();
+    kept.set_name(node.name());
+    kept.set_op_type(node.op_type());
+    kept.set_domain(node.domain());
+    *kept.mutable_input() = node.input();
+    *kept.mutable_output() = node.output();
+    *kept.mutable_attribute() = node.attribute();
+  }
   *typed.mutable_input() = graph.input();
   *typed.mutable_output() = graph.output();
   *typed.mutable_value_info() = graph.value_info();

@@ -97,8 +97,8 @@ ShapeValues infer_shapes(onnx::ModelProto& model) {
   }
   onnx::GraphProto answer;
   if (!answer.ParseFromString(bytes)) throw Error("ONNX shape inference returned an unreadable answer");
-  *model.mutable_graph()->mutable_value_info() = answer.value_info();
-  *model.mutable_graph()->mutable_output() = answer.output();
+  model.mutable_graph()->mutable_value_info()->Swap(answer.mutable_value_info());
+  model.mutable_graph()->mutable_output()->Swap(answer.mutable_output());
   ShapeValues values;
   for (const auto& value : answer.input()) values.emplace(value.name(), value.type().tensor_type().shape());
   return values;

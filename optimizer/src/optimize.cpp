@@ -52,9 +52,9 @@ std::unordered_set<std::string> infer_types(onnx::ModelProto& model) {
     spdlog::warn("optimizer: optimizing without inferred shapes: {}", e.what());
     return declared;
   }
-  for (const auto* values : {&typed.graph().value_info(), &typed.graph().output()}) {
-    for (const auto& value : *values) {
-      if (declared.count(value.name()) == 0) *model.mutable_graph()->add_value_info() = value;
+  for (auto* values : {typed.mutable_graph()->mutable_value_info(), typed.mutable_graph()->mutable_output()}) {
+    for (auto& value : *values) {
+      if (declared.count(value.name()) == 0) *model.mutable_graph()->add_value_info() = std::move(value);
     }
   }
   return declared;

@@ -28,7 +28,7 @@ bool is_standard_domain(const std::string& domain);
 // The version of the default-domain opset the model imports; 0 when it imports none.
 int64_t default_opset(const onnx::ModelProto& model);
 
-// What ONNX shape inference needs of `model`: its nodes, inputs, outputs and value_info, and its
+// What ONNX shape inference needs of `model`: its nodes (without tags), inputs, outputs and value_info, and its
 // initializers' types and dims, with the values of small ones only (data propagation reads
 // shape-like constants, never weights). The copy declares the IR version this libonnx implements:
 // tagged models declare a newer one, and a model declaring none (0) would have its initializers ignored.
