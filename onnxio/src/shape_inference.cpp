@@ -22,9 +22,9 @@ std::string run_inference(onnx::ModelProto& model) {
   const onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0, /*data_propagation=*/true);
   ShapeValues values;
   onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options, &values);
-  onnx::GraphProto answer;
-  *answer.mutable_value_info() = model.graph().value_info();
-  *answer.mutable_output() = model.graph().output();
+  onnx::GraphProto answer;  // the model is this child's own copy: moved, not copied
+  answer.mutable_value_info()->Swap(model.mutable_graph()->mutable_value_info());
+  answer.mutable_output()->Swap(model.mutable_graph()->mutable_output());
   for (auto& [name, shape] : values) {
     onnx::ValueInfoProto& value = *answer.add_input();
     value.set_name(name);
