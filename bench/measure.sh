@@ -3,19 +3,27 @@
 # measure_best COMMAND... does the same runs and leaves the figures in $best_time and $best_rss.
 # With $settle set, dirty pages are flushed (sync) before each run, so that writing gigabytes does not
 # pay for the previous run's writeback. Sourced by the bench scripts, which set $out to a scratch directory.
+# measure_once COMMAND... runs it once and leaves its wall time in $wall_ms and peak RSS in $rss_kb.
+measure_once() {
+  local start end
+  [ -n "${settle:-}" ] && sync
+  start=$(date +%s%N)
+  /usr/bin/time -f "%M" -o "$out/time" "$@" >/dev/null 2>"$out/stderr" || { echo "failed: $*" >&2; tail -3 "$out/stderr" >&2; return 1; }
+  end=$(date +%s%N)
+  wall_ms=$(( (end - start) / 1000000 ))
+  read -r rss_kb < "$out/time"
+}
+
+# seconds MS: milliseconds as "1.234 s".
+seconds() { printf '%d.%03d s' "$(($1 / 1000))" "$(($1 % 1000))"; }
+
 measure_best() {
   local best="" rss=""
   for _ in $(seq "${runs:-5}"); do
-    local start end wall kb
-    [ -n "${settle:-}" ] && sync
-    start=$(date +%s%N)
-    /usr/bin/time -f "%M" -o "$out/time" "$@" >/dev/null 2>&1
-    end=$(date +%s%N)
-    wall=$(( (end - start) / 1000000 ))
-    read -r kb < "$out/time"
-    if [ -z "$best" ] || [ "$wall" -lt "$best" ]; then best=$wall; rss=$kb; fi
+    measure_once "$@"
+    if [ -z "$best" ] || [ "$wall_ms" -lt "$best" ]; then best=$wall_ms; rss=$rss_kb; fi
   done
-  best_time=$(printf '%d.%03d s' "$((best / 1000))" "$((best % 1000))")
+  best_time=$(seconds "$best")
   best_rss="$((rss / 1024)) MB"
 }
 
