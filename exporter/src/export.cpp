@@ -134,7 +134,7 @@ Preparer from_options(const ExportOptions& options, WeightHolding holding) {
   if (sources != 1) throw ExportError("give one of --model NAME, --torchscript FILE or --hf-dir DIR");
   return [&options, holding] {
     if (!options.hf_dir.empty()) return prepare_hf_model(options, holding);
-    return options.model.empty() ? prepare_torchscript_model(options) : prepare_zoo_model(options, holding);
+    return options.model.empty() ? prepare_torchscript_model(options, holding) : prepare_zoo_model(options, holding);
   };
 }
 
@@ -186,7 +186,8 @@ onnxio::DeferredTensors deferred_tensors(const Checkpoint& streamed, const onnx:
 }
 
 // A module given to the API brings its own inputs; options that choose a model or make inputs would be ignored.
-Preparer from_module(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs, const ExportOptions& options) {
+Preparer from_module(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs, const ExportOptions& options,
+                     WeightHolding holding) {
   const bool chooses_model =
       !options.model.empty() || !options.torchscript.empty() || !options.hf_dir.empty() || !options.weights.empty();
   const bool makes_inputs = !options.input_files.empty() || !options.input_shapes.empty() || !options.input_dtypes.empty() ||
@@ -195,7 +196,9 @@ Preparer from_module(const torch::jit::Module& module, const std::vector<at::Ten
     throw ExportError("a module given to export_module brings its own inputs and weights: leave model, torchscript, hf_dir, weights, "
                       "input_files, input_shapes, input_dtypes, batch and seq_len unset");
   }
-  return [&module, &inputs, &options] { return prepare_module(module, inputs, options.name.empty() ? "module" : options.name); };
+  return [&module, &inputs, &options, holding] {
+    return prepare_module(module, inputs, options.name.empty() ? "module" : options.name, holding);
+  };
 }
 
 // LibTorch's outputs computed with the float32 parameters rounded to float16, as --dtype float16 stores
@@ -312,12 +315,12 @@ nlohmann::json tag_statistics(const ExportOptions& options) {
 }
 
 nlohmann::json export_module(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs, const ExportOptions& options) {
-  return write_export(from_module(module, inputs, options), options);
+  return write_export(from_module(module, inputs, options, written_holding(options)), options);
 }
 
 ExportedModel export_module_in_memory(const torch::jit::Module& module, const std::vector<at::Tensor>& inputs,
                                       const ExportOptions& options) {
-  return export_checked(from_module(module, inputs, options), options);
+  return export_checked(from_module(module, inputs, options, WeightHolding::kInModule), options);
 }
 
 }  // namespace htp::exporter

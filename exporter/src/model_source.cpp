@@ -84,6 +84,18 @@ PreparedModel prepare_built_model(std::string name, WeightedModel weighted, uint
   return PreparedModel{std::move(name), std::move(traced), inputs, reference, std::move(weighted.streamed)};
 }
 
+// The module holds its weights until the export ends: the file takes each straight from there as
+// it is written, instead of from a copy of all of them in the ONNX model.
+void stream_from_module(PreparedModel& prepared) {
+  for (auto& entry : prepared.traced.parameters) {
+    Parameter& parameter = entry.second;
+    parameter.streamed = true;
+    // An alias of the storage: the conversion empties the parameter's own tensor (TracedWeights::kReleased).
+    auto read = [held = parameter.value.detach()] { return held; };
+    prepared.streamed_weights.emplace(parameter.name, CheckpointTensor{parameter.value.scalar_type(), parameter.value.sizes().vec(), read});
+  }
+}
+
 }  // namespace
 
 PreparedModel prepare_zoo_model(const ExportOptions& options, WeightHolding holding) {
@@ -121,22 +133,24 @@ PreparedModel prepare_hf_model(const ExportOptions& options, WeightHolding holdi
   return prepare_built_model(options.hf_dir, load_hf_model(options, holding == WeightHolding::kStreamable), options.seed);
 }
 
-PreparedModel prepare_torchscript_model(const ExportOptions& options) {
+PreparedModel prepare_torchscript_model(const ExportOptions& options, WeightHolding holding) {
   if (!options.weights.empty()) throw ExportError("--weights applies to zoo models; an archive carries its own");
   if (options.batch != 0 || options.seq_len != 0) {
     throw ExportError("--batch and --seq-len apply to zoo models; give an archive its inputs with --input or --input-shape");
   }
   std::vector<at::Tensor> inputs = torchscript_inputs(options);
-  return prepare_module(load_torchscript(options.torchscript), std::move(inputs), options.torchscript);
+  return prepare_module(load_torchscript(options.torchscript), std::move(inputs), options.torchscript, holding);
 }
 
-PreparedModel prepare_module(torch::jit::Module module, std::vector<at::Tensor> inputs, std::string name) {
+PreparedModel prepare_module(torch::jit::Module module, std::vector<at::Tensor> inputs, std::string name, WeightHolding holding) {
   if (module.is_training()) throw ExportError("the module is in training mode; call its eval() before exporting it");
   TracedGraph traced = trace_torchscript(module, inputs);
   auto reference = [module, inputs]() mutable {
     return flatten_outputs(module.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end())));
   };
-  return PreparedModel{std::move(name), std::move(traced), std::move(inputs), reference};
+  PreparedModel prepared{std::move(name), std::move(traced), std::move(inputs), reference};
+  if (holding == WeightHolding::kStreamable) stream_from_module(prepared);
+  return prepared;
 }
 
 }  // namespace htp::exporter

@@ -19,21 +19,23 @@ struct PreparedModel {
   TracedGraph traced;
   std::vector<at::Tensor> inputs;
   std::function<std::vector<at::Tensor>()> run_reference;  // LibTorch's own outputs on `inputs`
-  // The values of the parameters marked Parameter::streamed, read as the file is written. With any,
-  // the module holds no real weights and run_reference cannot run.
+  // The values of the parameters marked Parameter::streamed, read as the file is written. With any
+  // from a builder, the module holds no real weights and run_reference cannot run.
   Checkpoint streamed_weights;
 };
 
-// How an export may treat the weights of a zoo or --hf-dir model.
+// How an export may treat the weights of a model.
 enum class WeightHolding {
   kInModule,    // loaded or drawn into the module, for a reference run or the optimizer
-  kStreamable,  // streamed into the written file where the builder can draw any weight alone (Llama)
+  // Streamed into the written file where they can be read at write time: where the builder can draw
+  // any weight alone (Llama), and from an archive's module, which holds them to the end anyway.
+  kStreamable,
 };
 
 PreparedModel prepare_zoo_model(const ExportOptions& options, WeightHolding holding);
 PreparedModel prepare_hf_model(const ExportOptions& options, WeightHolding holding);
-PreparedModel prepare_torchscript_model(const ExportOptions& options);
+PreparedModel prepare_torchscript_model(const ExportOptions& options, WeightHolding holding);
 // A module the caller loaded or scripted, in eval mode; `inputs` are its forward arguments in order.
-PreparedModel prepare_module(torch::jit::Module module, std::vector<at::Tensor> inputs, std::string name);
+PreparedModel prepare_module(torch::jit::Module module, std::vector<at::Tensor> inputs, std::string name, WeightHolding holding);
 
 }  // namespace htp::exporter

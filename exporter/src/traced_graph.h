@@ -24,8 +24,9 @@ struct GraphInput {
 struct Parameter {
   std::string name;  // state_dict key
   at::Tensor value;
-  // True when `value` is allocated but never written: the writer streams its bytes from their source
-  // (PreparedModel::streamed_weights), and the initializer holds only its type and dims until then.
+  // True when the writer streams the bytes from their source (PreparedModel::streamed_weights): the
+  // initializer holds only its type and dims until then, and `value` may be allocated but never
+  // written (a zoo weight drawn as it is written).
   bool streamed = false;
 };
 
