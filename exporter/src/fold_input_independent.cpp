@@ -20,13 +20,17 @@ Value* view_base(Value* value) {
   }
 }
 
-}  // namespace
-
-void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
-                            const std::unordered_map<const Value*, at::Tensor>& runtime,
-                            const std::function<bool(const Node*)>& convertible) {
+// Which values depend on the input data, and which were computed by something ONNX cannot express.
+struct Dependence {
   std::unordered_set<const Value*> dependent;  // contents depend on the input data
   std::unordered_set<const Value*> tainted;    // computed by something ONNX cannot express
+
+  bool folds(const Value* value) const { return tainted.count(value) && !dependent.count(value); }
+};
+
+Dependence dependence(torch::jit::Graph& graph, size_t first_model_input, const std::function<bool(const Node*)>& convertible) {
+  Dependence found;
+  auto& [dependent, tainted] = found;
   for (size_t i = first_model_input; i < graph.inputs().size(); ++i) dependent.insert(graph.inputs()[i]);
   for (Node* node : graph.nodes()) {
     bool any_dependent = false, any_tainted = !convertible(node);
@@ -45,10 +49,31 @@ void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
       tainted.insert(base);
     }
   }
+  return found;
+}
+
+}  // namespace
+
+std::unordered_set<const Value*> foldable_values(torch::jit::Graph& graph, size_t first_model_input,
+                                                 const std::function<bool(const Node*)>& convertible) {
+  const Dependence found = dependence(graph, first_model_input, convertible);
+  std::unordered_set<const Value*> foldable;
+  for (const Node* node : graph.nodes()) {
+    for (const Value* output : node->outputs()) {
+      if (found.folds(output)) foldable.insert(output);
+    }
+  }
+  return foldable;
+}
+
+void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
+                            const std::unordered_map<const Value*, at::Tensor>& runtime,
+                            const std::function<bool(const Node*)>& convertible) {
+  const Dependence found = dependence(graph, first_model_input, convertible);
   std::vector<Value*> foldable;
   for (Node* node : graph.nodes()) {
     for (Value* output : node->outputs()) {
-      if (tainted.count(output) && !dependent.count(output) && runtime.count(output)) foldable.push_back(output);
+      if (found.folds(output) && runtime.count(output)) foldable.push_back(output);
     }
   }
   bool folded = false;
@@ -56,9 +81,8 @@ void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
     std::vector<torch::jit::Use> outside;  // readers that are themselves converted
     for (const auto& use : value->uses()) {
       bool reader_folds = use.user->kind() == c10::prim::Return ? false
-                          : std::all_of(use.user->outputs().begin(), use.user->outputs().end(), [&](const Value* out) {
-                              return tainted.count(out) && !dependent.count(out);
-                            });
+                          : std::all_of(use.user->outputs().begin(), use.user->outputs().end(),
+                                        [&](const Value* out) { return found.folds(out); });
       if (!reader_folds) outside.push_back(use);
     }
     if (outside.empty()) continue;
@@ -75,7 +99,7 @@ void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
     Node* node = *it;
     bool in_region = !node->outputs().empty() && std::all_of(node->outputs().begin(), node->outputs().end(), [&](const Value* out) {
-      return tainted.count(out) && !dependent.count(out) && !out->hasUses();
+      return found.folds(out) && !out->hasUses();
     });
     if (in_region) node->destroy();
   }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace htp::exporter {
 
@@ -19,5 +20,10 @@ namespace htp::exporter {
 void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
                             const std::unordered_map<const torch::jit::Value*, at::Tensor>& runtime,
                             const std::function<bool(const torch::jit::Node*)>& convertible);
+
+// The values fold_input_independent may replace by their runtime value, so the only ones of
+// `runtime` it reads; a top-level value each. Same preconditions, `runtime` aside.
+std::unordered_set<const torch::jit::Value*> foldable_values(torch::jit::Graph& graph, size_t first_model_input,
+                                                             const std::function<bool(const torch::jit::Node*)>& convertible);
 
 }  // namespace htp::exporter

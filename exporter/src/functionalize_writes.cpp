@@ -91,7 +91,7 @@ class Functionalizer {
     }
     for (Node* node : nodes) visit(node);
     if (changed_) torch::jit::EliminateDeadCode(graph_.block());
-    return changed_;
+    return added_;
   }
 
  private:
@@ -197,7 +197,7 @@ class Functionalizer {
     again->output()->setType(entry.view->output()->type());
     entry.current = again->output();
     entry.version = version;
-    changed_ = true;
+    changed_ = added_ = true;
     return entry.current;
   }
 
@@ -347,6 +347,7 @@ class Functionalizer {
   Value* emit(Node* node, Node* like, const c10::TypePtr& type, const std::string& missing) {
     node->copyMetadata(like);
     graph_.insertNode(node);
+    added_ = true;
     if (!node->maybeOperator()) {
       node->destroy();
       refuse(like, missing.empty() ? "no operator matches its functional form" : missing);
@@ -363,9 +364,14 @@ class Functionalizer {
   std::unordered_map<const c10::StorageImpl*, std::vector<Value*>> sharing_;  // the run's tensors by memory
   std::vector<std::pair<const Node*, std::vector<const at::Tensor*>>> containers_;  // with the tensors they held
   bool changed_ = false;
+  bool added_ = false;  // nodes whose values no run has typed
 };
 
 }  // namespace
+
+bool writes_in_place(const Node* node) {
+  return (writes_first_input(node) && !writes_nothing(node)) || write_inside(node);
+}
 
 bool functionalize_writes(Graph& graph, const Runtime& runtime, const ScopeOf& scope_of) {
   return Functionalizer(graph, runtime, scope_of).run();

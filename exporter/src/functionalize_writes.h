@@ -17,13 +17,18 @@ namespace htp::exporter {
 // through a chain of views (slice, select, narrow, transpose, permute, view/reshape, ...) is
 // scattered back into the chain's base (slice_scatter, select_scatter, transpose, reshape), and a
 // view of that base read afterwards is taken again from the new base, so every reader sees what
-// PyTorch's reader saw. Eval-mode dropout_ writes nothing and is dropped. Returns whether the
-// graph changed (its new values are untyped until the graph is run again).
+// PyTorch's reader saw. Eval-mode dropout_ writes nothing and is dropped. Returns whether it
+// added values to the graph (untyped until the graph is run again).
 // Throws ExportError ("cannot convert aten::X in module 'S': why") for writes ONNX cannot
 // express: through a view without a scatter form (expand, as_strided, ...), to a parameter or
 // buffer (state that persists across calls), to memory another value read afterwards shares
 // without being a view the graph shows (split's pieces, a list built before the write), inside
 // control flow, or with an op that has no functional form.
+// Whether `node` or a node in its blocks writes in place (eval-mode dropout_ writes nothing). What
+// functionalize_writes makes of a graph depends on its `runtime` argument only where a top-level
+// node does.
+bool writes_in_place(const torch::jit::Node* node);
+
 bool functionalize_writes(torch::jit::Graph& graph, const std::unordered_map<const torch::jit::Value*, at::Tensor>& runtime,
                           const std::function<std::string(const torch::jit::Node*)>& scope_of);
 

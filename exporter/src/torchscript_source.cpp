@@ -180,6 +180,33 @@ void flatten_into(const c10::IValue& value, std::vector<at::Tensor>& out) {
   }
 }
 
+bool convertible(const Node* node) { return is_convertible(node, false); }
+
+bool any_write_in_place(const Graph& graph) {
+  return std::any_of(graph.nodes().begin(), graph.nodes().end(), [](const Node* n) { return writes_in_place(n); });
+}
+
+std::unordered_set<const Value*> top_level_values(const Graph& graph) {
+  std::unordered_set<const Value*> values(graph.inputs().begin(), graph.inputs().end());
+  for (const Node* node : graph.nodes()) values.insert(node->outputs().begin(), node->outputs().end());
+  return values;
+}
+
+std::unordered_set<const Value*> no_values(const Graph&) { return {}; }
+
+// What the steps after the typing run read of its values: folding, the values it may fold;
+// functionalize_writes, every value (views and copies are told apart by the memory they shared),
+// unless each in-place write lies in a region folding removes. Says in `every` which it chose.
+ValuesKept values_read_later(bool& every) {
+  return [&every](Graph& graph) {
+    std::unordered_set<const Value*> foldable = foldable_values(graph, 1, convertible);
+    every = std::any_of(graph.nodes().begin(), graph.nodes().end(), [&](const Node* n) {
+      return writes_in_place(n) && !std::all_of(n->outputs().begin(), n->outputs().end(), [&](const Value* v) { return foldable.count(v); });
+    });
+    return every ? top_level_values(graph) : foldable;
+  };
+}
+
 }  // namespace
 
 torch::jit::Module load_torchscript(const std::string& path) {
@@ -221,12 +248,16 @@ TracedGraph trace_torchscript(const torch::jit::Module& module, const std::vecto
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
   reject_control_flow(*graph->block(), module);
-  RunResult run = type_by_running(graph, module._ivalue(), inputs, traced.scope_of);
+  bool kept_every_value = false;
+  RunResult run = type_by_running(graph, module._ivalue(), inputs, traced.scope_of, values_read_later(kept_every_value));
   traced.warnings = std::move(run.warnings);
-  fold_input_independent(*graph, 1, run.values, [](const Node* node) { return is_convertible(node, false); });
+  fold_input_independent(*graph, 1, run.values, convertible);
+  if (!kept_every_value && any_write_in_place(*graph)) {  // a write that folding was to remove stayed
+    run.values = type_by_running(graph, module._ivalue(), inputs, traced.scope_of, top_level_values).values;
+  }
   if (functionalize_writes(*graph, run.values, traced.scope_of)) {
     run.values.clear();
-    type_by_running(graph, module._ivalue(), inputs, traced.scope_of);  // types the new values
+    type_by_running(graph, module._ivalue(), inputs, traced.scope_of, no_values);  // types the new values
   }
   run.values.clear();
   traced.output_names = output_names(run.results);

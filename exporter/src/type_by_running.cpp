@@ -19,15 +19,15 @@ using torch::jit::Graph;
 using torch::jit::Node;
 using torch::jit::Value;
 
-// What the probe saw, by record id: a tensor value's type (merged over loop iterations) and
-// first value, or for a block marker (no original value) only that the block ran.
+// What the probe saw, by record id: a tensor value's type (merged over loop iterations) and, where
+// kept, its first value, or for a block marker (no original value) only that the block ran.
 struct Records {
-  explicit Records(size_t ids) : types(ids), values(ids), seen(ids, false) {}
+  explicit Records(size_t ids) : types(ids), values(ids), seen(ids, false), kept(ids, false) {}
 
   void record(size_t id, const at::Tensor* tensor) {
     seen[id] = true;
     if (!tensor) return;
-    if (keep_values && !values[id].defined()) values[id] = *tensor;
+    if (kept[id] && !values[id].defined()) values[id] = *tensor;
     types[id] = types[id] ? merged(types[id], *tensor) : c10::TensorType::create(*tensor);
   }
 
@@ -44,7 +44,9 @@ struct Records {
   std::vector<c10::TensorTypePtr> types;
   std::vector<at::Tensor> values;
   std::vector<bool> seen;
-  bool keep_values = true;  // only the run on the real inputs gives values
+  // Whose values the run keeps; every other tensor goes once its last reader has run, so the run
+  // holds what the model's own forward would, not every activation at once.
+  std::vector<bool> kept;
 };
 
 thread_local Records* active_records = nullptr;
@@ -242,19 +244,21 @@ bool within(const Node* node, const std::vector<ForcedIf>& ifs) {
 }  // namespace
 
 RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue& self, const std::vector<at::Tensor>& inputs,
-                          const std::function<std::string(const Node*)>& scope_of) {
+                          const std::function<std::string(const Node*)>& scope_of, const ValuesKept& keep) {
   register_record_op();
   Probe probe = ProbeBuilder(graph).build(graph);
   Records records(probe.originals.size());
+  const std::unordered_set<const Value*> kept = keep(*graph);
+  for (size_t id = 0; id < probe.originals.size(); ++id) records.kept[id] = kept.count(probe.originals[id]) != 0;
   RunResult result;
   torch::jit::Stack stack = arguments(self, inputs);
   for (size_t i = 0; i < inputs.size(); ++i) {
     graph->inputs()[i + 1]->setType(c10::TensorType::create(inputs[i]));
-    result.values.emplace(graph->inputs()[i + 1], stack[i + 1].toTensor());
+    if (kept.count(graph->inputs()[i + 1])) result.values.emplace(graph->inputs()[i + 1], stack[i + 1].toTensor());
   }
   run_probe(probe, stack, records, "running the archive on the given inputs failed: ");
   result.results = std::move(stack);
-  records.keep_values = false;
+  records.kept.assign(records.kept.size(), false);  // only the run on the real inputs gives values
   std::unordered_set<const Node*> forced;
   std::vector<ForcedIf> specialized;  // Ifs whose other branch could not run: only the taken one is exported
   std::vector<Forcing> forcings;
@@ -295,7 +299,7 @@ RunResult type_by_running(const std::shared_ptr<Graph>& graph, const c10::IValue
   if (specialized.empty()) return result;
   std::sort(specialized.begin(), specialized.end(), [](const ForcedIf& a, const ForcedIf& b) { return depth(a.owner) > depth(b.owner); });
   for (const ForcedIf& f : specialized) inline_branch(const_cast<Node*>(f.owner), f.taken);  // innermost first
-  RunResult again = type_by_running(graph, self, inputs, scope_of);  // the values of the nodes now at the top level
+  RunResult again = type_by_running(graph, self, inputs, scope_of, keep);  // the values of the nodes now at the top level
   again.warnings.insert(again.warnings.begin(), warnings.begin(), warnings.end());
   return again;
 }
