@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -33,6 +34,12 @@ std::filesystem::path full_executable_path() {
               dir.string() + " nor in " + (dir / ".." / "libexec" / "htp-export").lexically_normal().string() +
               ": the installation is incomplete");
 }
+
+// LibTorch's OpenMP threads spin at each op's closing barrier by default. While another process
+// holds a core, the spinning threads and a preempted one wait on each other at every op: forward
+// passes of 2-core exports took 2-3 times as long (docs/benchmarks.md, issue 18 part 2). Passive
+// threads sleep instead. An OMP_WAIT_POLICY the user set stands.
+void let_openmp_threads_sleep() { ::setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0); }
 
 }  // namespace
 
@@ -103,6 +110,7 @@ bool front_runs(int argc, char** argv) {
 void run_full_executable() {
   const std::filesystem::path path = full_executable_path();
   std::cout.flush();
+  let_openmp_threads_sleep();
   execv(path.c_str(), command_line.data());
   throw Error("cannot run " + path.string() + ": " + std::strerror(errno));
 }
