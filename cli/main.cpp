@@ -50,7 +50,7 @@ htp::cli::ZooModels zoo_models() {
 }
 
 // Every file is written and closed by now. LibTorch's static destructors would deregister its
-// thousands of operator kernels one by one, about 0.1 s of every run, so the process ends after
+// thousands of operator kernels one by one, about 70 ms of every run, so the process ends after
 // flushing its standard streams; under AddressSanitizer it exits normally, for the leak check.
 [[noreturn]] void end_without_static_destructors(int code) {
 #ifdef __SANITIZE_ADDRESS__
