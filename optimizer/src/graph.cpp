@@ -127,7 +127,8 @@ Graph::Graph(onnx::ModelProto& model, std::string model_dir) : model_(model), mo
     name.reserved = true;
   }
   for (auto& node : *graph.mutable_node()) index_node(&node);
-  index_declared();
+  // value_info first: optimize() puts the inferred, fuller types of graph outputs there.
+  for (const auto* values : {&graph.value_info(), &graph.input(), &graph.output()}) declare(*values);
 }
 
 const Graph::NameEntry* Graph::find(const std::string& name) const {
@@ -135,15 +136,10 @@ const Graph::NameEntry* Graph::find(const std::string& name) const {
   return it == names_.end() ? nullptr : &it->second;
 }
 
-void Graph::index_declared() {
-  for (auto& [name, entry] : names_) entry.declared = nullptr;
-  const onnx::GraphProto& graph = model_.graph();
-  // value_info first: optimize() puts the inferred, fuller types of graph outputs there.
-  for (const auto* values : {&graph.value_info(), &graph.input(), &graph.output()}) {
-    for (const auto& value : *values) {
-      NameEntry& name = entry(value.name());
-      if (name.declared == nullptr) name.declared = &value;
-    }
+void Graph::declare(const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>& values) {
+  for (const auto& value : values) {
+    NameEntry& name = entry(value.name());
+    if (name.declared == nullptr) name.declared = &value;
   }
 }
 
@@ -489,12 +485,17 @@ void Graph::drop_stale_value_info() {
   auto* value_info = proto().mutable_value_info();
   int kept = 0;
   for (int i = 0; i < value_info->size(); ++i) {
-    if (producer(value_info->Get(i).name()) != nullptr) value_info->SwapElements(kept++, i);
+    NameEntry& name = entry(value_info->Get(i).name());
+    if (name.producer != nullptr) {
+      value_info->SwapElements(kept++, i);
+    } else if (name.declared == &value_info->Get(i)) {
+      name.declared = nullptr;  // a graph input or output of that name declares it again below
+    }
   }
-  if (kept < value_info->size()) {
-    value_info->DeleteSubrange(kept, value_info->size() - kept);
-    index_declared();
-  }
+  if (kept == value_info->size()) return;
+  value_info->DeleteSubrange(kept, value_info->size() - kept);
+  declare(proto().input());
+  declare(proto().output());
 }
 
 }  // namespace htp::optimizer

@@ -160,7 +160,8 @@ class Graph {
   void index_node(onnx::NodeProto* node);
   void unindex_node(onnx::NodeProto* node);
   void rename_tensor(const std::string& from, const std::string& to);
-  void index_declared();
+  // Records `values` as declaring their names, where nothing declared them before.
+  void declare(const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>& values);
 
   onnx::ModelProto& model_;
   std::string model_dir_;
