@@ -85,10 +85,12 @@ PreparedModel prepare_built_model(std::string name, WeightedModel weighted, uint
 }
 
 // The module holds its weights until the export ends: the file takes each straight from there as
-// it is written, instead of from a copy of all of them in the ONNX model.
+// it is written, instead of from a copy of all of them in the ONNX model. Weights a builder streams
+// already keep their source.
 void stream_from_module(PreparedModel& prepared) {
   for (auto& entry : prepared.traced.parameters) {
     Parameter& parameter = entry.second;
+    if (parameter.streamed) continue;
     parameter.streamed = true;
     // An alias of the storage: the conversion empties the parameter's own tensor (TracedWeights::kReleased).
     auto read = [held = parameter.value.detach()] { return held; };
@@ -122,7 +124,9 @@ PreparedModel prepare_zoo_model(const ExportOptions& options, WeightHolding hold
   }
   const bool streamable = holding == WeightHolding::kStreamable;
   WeightedModel weighted = place_weights(std::move(model), checkpoint ? &*checkpoint : nullptr, options.weights, streamable);
-  return prepare_built_model(options.model, std::move(weighted), options.seed);
+  PreparedModel prepared = prepare_built_model(options.model, std::move(weighted), options.seed);
+  if (streamable) stream_from_module(prepared);
+  return prepared;
 }
 
 PreparedModel prepare_hf_model(const ExportOptions& options, WeightHolding holding) {
@@ -130,7 +134,10 @@ PreparedModel prepare_hf_model(const ExportOptions& options, WeightHolding holdi
   if (!options.input_files.empty() || !options.input_dtypes.empty() || !options.input_shapes.empty()) {
     throw ExportError("--hf-dir models take --batch and --seq-len, not --input, --input-shape or --input-dtype");
   }
-  return prepare_built_model(options.hf_dir, load_hf_model(options, holding == WeightHolding::kStreamable), options.seed);
+  const bool streamable = holding == WeightHolding::kStreamable;
+  PreparedModel prepared = prepare_built_model(options.hf_dir, load_hf_model(options, streamable), options.seed);
+  if (streamable) stream_from_module(prepared);
+  return prepared;
 }
 
 PreparedModel prepare_torchscript_model(const ExportOptions& options, WeightHolding holding) {

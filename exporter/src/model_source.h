@@ -27,8 +27,8 @@ struct PreparedModel {
 // How an export may treat the weights of a model.
 enum class WeightHolding {
   kInModule,    // loaded or drawn into the module, for a reference run or the optimizer
-  // Streamed into the written file where they can be read at write time: where the builder can draw
-  // any weight alone (Llama), and from an archive's module, which holds them to the end anyway.
+  // Streamed into the written file, read at write time: from their source where the builder can draw
+  // any weight alone (Llama), else from the module, which holds them to the end anyway.
   kStreamable,
 };
 
