@@ -464,7 +464,9 @@ void Graph::commit() {
     std::vector<onnx::NodeProto*> order = nodes();
     std::vector<onnx::NodeProto*> all(graph.node_size());
     graph.mutable_node()->ExtractSubrange(0, graph.node_size(), all.data());
-    for (const onnx::NodeProto* node : removed_) delete node;  // every removed node is in `all`, once
+    for (onnx::NodeProto* node : all) {
+      if (is_removed(node)) delete node;
+    }
     for (onnx::NodeProto* node : order) graph.mutable_node()->AddAllocated(node);
     removed_.clear();
     placement_.clear();
@@ -482,6 +484,12 @@ void Graph::commit() {
     }
     removed_initializers_.clear();
   }
+  if (!committed_) drop_stale_value_info();
+  committed_ = true;
+}
+
+void Graph::finish() {
+  if (committed_) drop_stale_value_info();
 }
 
 void Graph::drop_stale_value_info() {

@@ -88,7 +88,7 @@ OptimizeReport optimize(onnx::ModelProto& model, const OptimizeOptions& options)
   {
     Graph graph(model, options.model_dir);
     manager.run(graph, options.max_rounds, report);
-    graph.drop_stale_value_info();
+    graph.finish();
   }
   drop_inferred_types(*model.mutable_graph(), declared);
   report.nodes_after = model.graph().node_size();

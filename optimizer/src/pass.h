@@ -127,12 +127,14 @@ class Graph {
   static void record_fusion(onnx::NodeProto& node, const std::vector<const onnx::NodeProto*>& originals);
 
   // Applies removals and insertions to the GraphProto (done by the pass manager after each pass).
-  // Pointers to live nodes stay valid.
+  // Pointers to live nodes stay valid. The first commit also drops the value_info entries of names no
+  // node produces (graph inputs, initializers, dangling declarations), so that later passes read a
+  // graph input's type from its declaration.
   void commit();
-  // Drops the value_info entries of tensors no node produces any more; done once, after the last
-  // pass. Until then such entries are unreachable (a removed tensor's name is never given to another
-  // tensor), and sweeping them after every pass would cost a lookup per tensor per pass.
-  void drop_stale_value_info();
+  // After the last pass, if any committed: drops the value_info entries of tensors later passes
+  // removed. Until then those entries are unreachable (a removed tensor's name is never given to
+  // another tensor); sweeping them after every pass would cost a lookup per tensor per pass.
+  void finish();
   const EditCounts& counts() const { return counts_; }
 
  private:
@@ -160,6 +162,7 @@ class Graph {
   void index_node(onnx::NodeProto* node);
   void unindex_node(onnx::NodeProto* node);
   void rename_tensor(const std::string& from, const std::string& to);
+  void drop_stale_value_info();
   // Records `values` as declaring their names, where nothing declared them before.
   void declare(const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>& values);
 
@@ -172,6 +175,7 @@ class Graph {
   std::unordered_map<const onnx::NodeProto*, const onnx::NodeProto*> placement_;
   std::vector<std::pair<onnx::NodeProto*, const onnx::NodeProto*>> insertions_;
   EditCounts counts_;
+  bool committed_ = false;
 };
 
 class Pass {

@@ -94,6 +94,31 @@ TEST(OptimizerGraph, GraphOutputsKeepTheirNamesWhenTheirProducerGoes) {
   EXPECT_FALSE(graph.can_replace_all_uses("y", "x"));
 }
 
+// The model's own value_info for a graph input holds until the first commit, as it did when every
+// commit swept value_info; from then on the input's declaration answers. Without a commit (no pass
+// ran) finish() leaves value_info as the file had it.
+TEST(OptimizerGraph, TheFirstCommitDropsValueInfoOfNamesNoNodeProduces) {
+  TinyGraph g;
+  g.input("x", {-1, 4}).output("y");
+  g.node("Relu", {"x"}, {"y"});
+  auto* stale = g.graph().add_value_info();
+  stale->set_name("x");
+  stale->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t dim : {2, 4}) stale->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(dim);
+  onnx::ModelProto untouched = g.model();
+  {
+    optimizer::Graph graph(untouched, ".");
+    graph.finish();
+  }
+  EXPECT_EQ(untouched.graph().value_info_size(), 1);
+
+  optimizer::Graph graph(g.model(), ".");
+  EXPECT_EQ(*graph.tensor_info("x")->dims, (std::vector<int64_t>{2, 4}));
+  graph.commit();
+  EXPECT_EQ(g.graph().value_info_size(), 0);
+  EXPECT_EQ(*graph.tensor_info("x")->dims, (std::vector<int64_t>{-1, 4}));
+}
+
 TEST(OptimizerGraph, InsertedNodesTakeTheirAnchorsPlace) {
   TinyGraph g;
   g.input("x", {2}).output("y");
