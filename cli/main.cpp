@@ -52,8 +52,13 @@ htp::cli::ZooModels zoo_models() {
 // Every file is written and closed by now. LibTorch's static destructors would deregister its
 // thousands of operator kernels one by one, about 70 ms of every run, so the process ends after
 // flushing its standard streams; under AddressSanitizer it exits normally, for the leak check.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)  // clang's spelling; gcc defines __SANITIZE_ADDRESS__
+#define HTP_ADDRESS_SANITIZER 1
+#endif
+#endif
 [[noreturn]] void end_without_static_destructors(int code) {
-#ifdef __SANITIZE_ADDRESS__
+#if defined(__SANITIZE_ADDRESS__) || defined(HTP_ADDRESS_SANITIZER)
   std::exit(code);
 #else
   std::cout.flush();
