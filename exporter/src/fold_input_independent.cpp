@@ -26,6 +26,16 @@ struct Dependence {
   std::unordered_set<const Value*> tainted;    // computed by something ONNX cannot express
 
   bool folds(const Value* value) const { return tainted.count(value) && !dependent.count(value); }
+  // The top-level outputs that fold, in graph order.
+  std::vector<Value*> folding_outputs(torch::jit::Graph& graph) const {
+    std::vector<Value*> folding;
+    for (Node* node : graph.nodes()) {
+      for (Value* output : node->outputs()) {
+        if (folds(output)) folding.push_back(output);
+      }
+    }
+    return folding;
+  }
 };
 
 Dependence dependence(torch::jit::Graph& graph, size_t first_model_input, const std::function<bool(const Node*)>& convertible) {
@@ -56,28 +66,17 @@ Dependence dependence(torch::jit::Graph& graph, size_t first_model_input, const 
 
 std::unordered_set<const Value*> foldable_values(torch::jit::Graph& graph, size_t first_model_input,
                                                  const std::function<bool(const Node*)>& convertible) {
-  const Dependence found = dependence(graph, first_model_input, convertible);
-  std::unordered_set<const Value*> foldable;
-  for (const Node* node : graph.nodes()) {
-    for (const Value* output : node->outputs()) {
-      if (found.folds(output)) foldable.insert(output);
-    }
-  }
-  return foldable;
+  const std::vector<Value*> folding = dependence(graph, first_model_input, convertible).folding_outputs(graph);
+  return {folding.begin(), folding.end()};
 }
 
 void fold_input_independent(torch::jit::Graph& graph, size_t first_model_input,
                             const std::unordered_map<const Value*, at::Tensor>& runtime,
                             const std::function<bool(const Node*)>& convertible) {
   const Dependence found = dependence(graph, first_model_input, convertible);
-  std::vector<Value*> foldable;
-  for (Node* node : graph.nodes()) {
-    for (Value* output : node->outputs()) {
-      if (found.folds(output) && runtime.count(output)) foldable.push_back(output);
-    }
-  }
   bool folded = false;
-  for (Value* value : foldable) {
+  for (Value* value : found.folding_outputs(graph)) {
+    if (!runtime.count(value)) continue;
     std::vector<torch::jit::Use> outside;  // readers that are themselves converted
     for (const auto& use : value->uses()) {
       bool reader_folds = use.user->kind() == c10::prim::Return ? false
